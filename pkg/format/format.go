@@ -1,0 +1,132 @@
+// Package format turns file bytes into tree documents and back, for every
+// file format kura handles, and knows where each format keeps the SOPS
+// metadata block.
+//
+// Each format lives in its own subpackage; this package holds what they
+// share: the Store interface, format detection from file names, and the
+// flattening of the metadata tree that dotenv and INI need.
+package format
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/kura-secrets/kura/pkg/tree"
+)
+
+// Format names a file format.
+type Format int
+
+// The formats. The zero value is Binary, as in SOPS: anything not
+// recognised is treated as opaque bytes.
+const (
+	Binary Format = iota
+	Dotenv
+	INI
+	JSON
+	YAML
+)
+
+var names = map[Format]string{Binary: "binary", Dotenv: "dotenv", INI: "ini", JSON: "json", YAML: "yaml"}
+
+func (f Format) String() string { return names[f] }
+
+// Parse returns the format with the given name ("yaml", "json", "dotenv",
+// "ini" or "binary"). The second result is false for any other name:
+// SOPS ignores unknown type names and falls back to the file name.
+func Parse(name string) (Format, bool) {
+	for f, n := range names {
+		if n == name {
+			return f, true
+		}
+	}
+	return Binary, false
+}
+
+// FromPath detects the format from a file name the way SOPS does: a
+// case-sensitive suffix test where anything unknown is binary.
+func FromPath(path string) Format {
+	switch {
+	case strings.HasSuffix(path, ".yaml"), strings.HasSuffix(path, ".yml"):
+		return YAML
+	case strings.HasSuffix(path, ".json"):
+		return JSON
+	case strings.HasSuffix(path, ".env"):
+		return Dotenv
+	case strings.HasSuffix(path, ".ini"):
+		return INI
+	}
+	return Binary
+}
+
+// Store reads and writes one file format.
+//
+// Plain files are the user's own data. Encrypted files are the same data
+// with encrypted values plus the SOPS metadata, which the store hands over
+// as a tree map (metadata.FromTree and metadata.ToTree give it meaning).
+// The metadata tree's items are in the order they must be written.
+type Store interface {
+	// LoadPlain parses a plaintext file.
+	LoadPlain(data []byte) ([]tree.Document, error)
+	// EmitPlain writes documents as a plaintext file.
+	EmitPlain(docs []tree.Document) ([]byte, error)
+	// LoadEncrypted parses an encrypted file and separates the metadata
+	// from the documents. It returns ErrNoMetadata when there is none.
+	LoadEncrypted(data []byte) ([]tree.Document, []tree.Item, error)
+	// EmitEncrypted writes documents with the metadata attached where the
+	// format keeps it.
+	EmitEncrypted(docs []tree.Document, meta []tree.Item) ([]byte, error)
+	// EmitValue writes one value on its own, as --extract prints a
+	// non-string leaf or a list.
+	EmitValue(v tree.Value) ([]byte, error)
+	// HasMetadataKey reports whether plaintext input already holds what
+	// looks like SOPS metadata in this format (a top-level "sops" key, a
+	// "sops_" dotenv key or an INI "[sops]" section).
+	HasMetadataKey(doc tree.Document) bool
+}
+
+// ErrNoMetadata is returned by LoadEncrypted when a file has no SOPS
+// metadata block.
+var ErrNoMetadata = errors.New("sops metadata not found")
+
+// MetadataKey is the top-level key that holds the metadata in YAML and JSON.
+const MetadataKey = "sops"
+
+// SplitMetadata removes the top-level "sops" entry from every document and
+// returns the first document's copy, as SOPS reads YAML and JSON: only the
+// first document's block counts, the others are identical copies. A
+// non-map "sops" value is an error.
+func SplitMetadata(docs []tree.Document) ([]tree.Document, []tree.Item, error) {
+	var meta []tree.Item
+	found := false
+	for d, doc := range docs {
+		out := doc[:0:0]
+		for _, it := range doc {
+			if it.Key.Kind == tree.String && it.Key.Str == MetadataKey {
+				if d == 0 {
+					if found {
+						return nil, nil, errors.New("found a second sops entry in the first document")
+					}
+					if it.Value.Kind != tree.Map {
+						return nil, nil, errors.New("the sops metadata is not a map")
+					}
+					meta = it.Value.Items
+					found = true
+				}
+				continue
+			}
+			out = append(out, it)
+		}
+		docs[d] = out
+	}
+	if !found {
+		return nil, nil, ErrNoMetadata
+	}
+	return docs, meta, nil
+}
+
+// HasTopLevelKey reports whether doc has an entry named key.
+func HasTopLevelKey(doc tree.Document, key string) bool {
+	_, ok := tree.Get(doc, key)
+	return ok
+}

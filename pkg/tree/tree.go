@@ -1,0 +1,173 @@
+// Package tree is the ordered document model that every file format loads
+// into and emits from.
+//
+// The model follows the SOPS v3 one exactly, because the MAC and the
+// additional data of every encrypted value are defined over it: a document
+// is an ordered list of items, an item is a key and a value (or a comment),
+// and values are typed scalars, maps and lists. Order is significant
+// everywhere: it decides the MAC.
+package tree
+
+import (
+	"strconv"
+	"time"
+)
+
+// Kind says what a Value holds.
+type Kind uint8
+
+// The kinds of values. Null is the zero Kind so that a zero Value is null.
+const (
+	Null Kind = iota
+	String
+	Int
+	Float
+	Bool
+	Time
+	Map
+	List
+	// Comment is a comment line. In a map it appears as the Key of an Item
+	// (whose Value is null); in a list it appears as an element.
+	Comment
+	// Uint is an unsigned integer that does not fit in an int64. YAML can
+	// produce one; SOPS refuses to encrypt it, and so do we.
+	Uint
+)
+
+var kindNames = [...]string{"null", "string", "int", "float", "bool", "time", "map", "list", "comment", "uint64"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Value is one node of a document. Only the fields for its Kind are set.
+type Value struct {
+	Kind Kind
+	// Inline marks a Comment that trailed a value on the same line.
+	Inline bool
+	// Str holds a String's bytes (any bytes, not only UTF-8) or a
+	// Comment's text without its comment character.
+	Str   string
+	Int   int64 // Int
+	Uint  uint64
+	Float float64 // Float
+	Bool  bool    // Bool
+	Time  time.Time
+	Items []Item  // Map
+	Elems []Value // List; may hold Comment elements
+}
+
+// Item is one entry of a map: a key and its value. A comment in a map is an
+// Item whose Key is a Comment value and whose Value is null.
+type Item struct {
+	Key   Value
+	Value Value
+}
+
+// Document is the top-level map of one document. YAML files may hold
+// several; every other format holds exactly one.
+type Document []Item
+
+// Constructors for the common cases keep call sites short.
+
+// Str returns a String value.
+func Str(s string) Value { return Value{Kind: String, Str: s} }
+
+// IntV returns an Int value.
+func IntV(i int64) Value { return Value{Kind: Int, Int: i} }
+
+// FloatV returns a Float value.
+func FloatV(f float64) Value { return Value{Kind: Float, Float: f} }
+
+// BoolV returns a Bool value.
+func BoolV(b bool) Value { return Value{Kind: Bool, Bool: b} }
+
+// TimeV returns a Time value.
+func TimeV(t time.Time) Value { return Value{Kind: Time, Time: t} }
+
+// MapV returns a Map value.
+func MapV(items []Item) Value { return Value{Kind: Map, Items: items} }
+
+// ListV returns a List value.
+func ListV(elems []Value) Value { return Value{Kind: List, Elems: elems} }
+
+// CommentV returns a Comment value.
+func CommentV(text string, inline bool) Value {
+	return Value{Kind: Comment, Str: text, Inline: inline}
+}
+
+// KeyItem returns a map item with a string key.
+func KeyItem(key string, v Value) Item { return Item{Key: Str(key), Value: v} }
+
+// CommentItem returns a map item that is a comment.
+func CommentItem(text string, inline bool) Item { return Item{Key: CommentV(text, inline)} }
+
+// IsComment reports whether the item is a comment rather than an entry.
+func (it Item) IsComment() bool { return it.Key.Kind == Comment }
+
+// IsScalar reports whether v is a leaf: not a map, list or comment.
+func (v Value) IsScalar() bool {
+	switch v.Kind {
+	case Map, List, Comment:
+		return false
+	}
+	return true
+}
+
+// Get returns the value of the first entry named key.
+func Get(items []Item, key string) (Value, bool) {
+	for _, it := range items {
+		if it.Key.Kind == String && it.Key.Str == key {
+			return it.Value, true
+		}
+	}
+	return Value{}, false
+}
+
+// Canonical returns the text SOPS encrypts and hashes for a scalar: strings
+// as they are, integers in base 10, floats in the shortest decimal form
+// without an exponent, booleans as True or False, times in RFC 3339 with
+// trimmed fractional seconds. The second result is false for values that
+// have no scalar text (null, maps, lists).
+func (v Value) Canonical() (string, bool) {
+	return string(v.AppendCanonical(nil)), v.hasCanonical()
+}
+
+func (v Value) hasCanonical() bool {
+	switch v.Kind {
+	case String, Int, Uint, Float, Bool, Time, Comment:
+		return true
+	}
+	return false
+}
+
+// AppendCanonical appends the canonical text of v (see Canonical) to b.
+func (v Value) AppendCanonical(b []byte) []byte {
+	switch v.Kind {
+	case String, Comment:
+		return append(b, v.Str...)
+	case Int:
+		return strconv.AppendInt(b, v.Int, 10)
+	case Uint:
+		return strconv.AppendUint(b, v.Uint, 10)
+	case Float:
+		return strconv.AppendFloat(b, v.Float, 'f', -1, 64)
+	case Bool:
+		if v.Bool {
+			return append(b, "True"...)
+		}
+		return append(b, "False"...)
+	case Time:
+		t, err := v.Time.MarshalText()
+		if err != nil {
+			// Years outside 0..9999 have no RFC 3339 form; fall back to
+			// Go's layout so that the value still round-trips through us.
+			return append(b, v.Time.Format(time.RFC3339Nano)...)
+		}
+		return append(b, t...)
+	}
+	return b
+}
