@@ -1,0 +1,135 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/kura-secrets/kura/pkg/format"
+	"github.com/kura-secrets/kura/pkg/keys"
+	"github.com/kura-secrets/kura/pkg/sopsfile"
+	"github.com/kura-secrets/kura/pkg/tree"
+)
+
+// decryptFlags are the flags of decrypt beyond input and output.
+type decryptFlags struct {
+	extract   string
+	ignoreMAC bool
+	order     string
+}
+
+func (f *decryptFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.extract, "extract", "", `print only the value at this path, such as '["db"]["hosts"][0]'`)
+	fs.BoolVar(&f.ignoreMAC, "ignore-mac", false, "do not check the file's MAC (decrypt a file that was changed after encryption)")
+	fs.StringVar(&f.order, "decryption-order", "", "comma-separated key types to try first, such as pgp,age (also SOPS_DECRYPTION_ORDER)")
+}
+
+func (a *app) decryptCommand() *cobra.Command {
+	var io ioFlags
+	var df decryptFlags
+	cmd := &cobra.Command{
+		Use:   "decrypt [FILE]",
+		Short: "Decrypt a file and print the result",
+		Long: `Decrypt FILE (or standard input) with the first identity that unwraps its
+data key, check its MAC, and print the plaintext in the file's format or
+--output-type.`,
+		Example: `  kura decrypt secrets.enc.yaml
+  kura decrypt --extract '["db"]["password"]' secrets.enc.yaml
+  kura decrypt --output-type json secrets.enc.yaml
+  SOPS_AGE_KEY_FILE=~/keys.txt kura decrypt -i secrets.yaml`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.resolveGlobal(cmd); err != nil {
+				return err
+			}
+			return a.decrypt(cmd, &io, &df, args)
+		},
+	}
+	io.register(cmd.Flags())
+	df.register(cmd.Flags())
+	return cmd
+}
+
+func (a *app) decrypt(cmd *cobra.Command, io *ioFlags, df *decryptFlags, args []string) error {
+	j, err := a.resolve(io, args)
+	if err != nil {
+		return err
+	}
+	orderText := df.order
+	if orderText == "" {
+		orderText = a.getenv("SOPS_DECRYPTION_ORDER")
+	}
+	order, err := keys.ParseOrder(orderText)
+	if err != nil {
+		code := sopsfile.CodeGeneric
+		var dup *keys.DuplicateTypeError
+		if errors.As(err, &dup) {
+			code = sopsfile.CodeDuplicateDecryptionKey
+		}
+		return &sopsfile.Error{Code: code, Err: err}
+	}
+	var path []tree.PathStep
+	if df.extract != "" {
+		if path, err = tree.ParsePath(df.extract); err != nil {
+			return &sopsfile.Error{Code: sopsfile.CodeInvalidTreePath, Err: fmt.Errorf("error parsing --extract path: %w", err)}
+		}
+	}
+	return inFile(displayName(j.file), a.decryptJob(j, io, df, order, path))
+}
+
+func (a *app) decryptJob(j *job, io *ioFlags, df *decryptFlags, order []keys.Type, path []tree.PathStep) error {
+	data, err := a.readInput(j)
+	if err != nil {
+		return err
+	}
+	in := a.store(j.input, j.cfg, false)
+	out := a.store(j.output, j.cfg, true)
+	f, err := sopsfile.Load(data, in, j.input == format.Binary)
+	if err != nil {
+		return err
+	}
+	if err := f.Decrypt(sopsfile.DecryptOptions{Sources: a.unwrappers(), Order: order, IgnoreMAC: df.ignoreMAC}); err != nil {
+		return err
+	}
+	for _, p := range f.Warnings {
+		where := p
+		if where == "" {
+			where = "top level"
+		}
+		a.warnf("%s: %s: a comment did not decrypt and is shown as it is in the file (comments are not covered by the MAC)", displayName(j.file), where)
+	}
+	plain, err := render(f.Docs, out, path)
+	if err != nil {
+		return err
+	}
+	return a.writeOutput(j, io, plain)
+}
+
+// render writes decrypted documents, or the part --extract selects.
+func render(docs []tree.Document, out format.Store, path []tree.PathStep) ([]byte, error) {
+	dump := func(b []byte, err error) ([]byte, error) {
+		if err != nil {
+			return nil, &sopsfile.Error{Code: sopsfile.CodeErrorDumpingTree, Err: fmt.Errorf("error dumping file: %w", err)}
+		}
+		return b, nil
+	}
+	if path == nil {
+		return dump(out.EmitPlain(docs))
+	}
+	if len(docs) == 0 {
+		return nil, &sopsfile.Error{Code: sopsfile.CodeGeneric, Err: errors.New("the file holds no document")}
+	}
+	v, err := tree.Lookup(docs[0], path)
+	if err != nil {
+		return nil, &sopsfile.Error{Code: sopsfile.CodeGeneric, Err: fmt.Errorf("error truncating tree: %w", err)}
+	}
+	switch v.Kind {
+	case tree.Map:
+		return dump(out.EmitPlain([]tree.Document{v.Items}))
+	case tree.String:
+		return []byte(v.Str), nil
+	}
+	return dump(out.EmitValue(v))
+}

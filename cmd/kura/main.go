@@ -1,0 +1,105 @@
+// Command kura encrypts the values of YAML, JSON, dotenv, INI and binary
+// files in the SOPS v3 format. It reads and writes what sops reads and
+// writes, and accepts sops's command line.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/kura-secrets/kura/pkg/sopsfile"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	return a.report(err)
+}
+
+// app holds what every command shares: the standard streams, the
+// environment, and the global flags.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+
+	global globalFlags
+}
+
+// usageError is a mistake on the command line.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+
+// fileError attaches the file a failure concerns.
+type fileError struct {
+	file string
+	err  error
+}
+
+func (e *fileError) Error() string { return e.file + ": " + e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
+
+func inFile(file string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if file == "" {
+		file = "(stdin)"
+	}
+	return &fileError{file: file, err: err}
+}
+
+// report prints err in the house style and returns its exit code:
+//
+//	kura: error: FILE: ["key"]["path"]: what went wrong
+//	kura: hint: what to do about it
+func (a *app) report(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) && ee.silent {
+		return ee.code
+	}
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+	fmt.Fprintf(a.stderr, "kura: error: %s\n", msg)
+	if hint := sopsfile.HintOf(err); hint != "" {
+		fmt.Fprintf(a.stderr, "kura: hint: %s\n", hint)
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(a.stderr, "kura: hint: run `kura --help` for usage\n")
+	}
+	code := int(sopsfile.CodeOf(err))
+	if errors.As(err, &ee) {
+		code = ee.code
+	}
+	return code
+}
+
+// exitError ends the process with a code, printing nothing more when
+// silent (the command already said what happened).
+type exitError struct {
+	code   int
+	silent bool
+}
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func (a *app) warnf(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "kura: warning: "+format+"\n", args...)
+}

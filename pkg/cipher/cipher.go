@@ -1,0 +1,196 @@
+package cipher
+
+import (
+	"crypto/aes"
+	gocipher "crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/kura-secrets/kura/pkg/tree"
+)
+
+// IVSize is the IV length SOPS writes. GCM hashes a nonce of any length
+// other than 12 bytes into its counter block; SOPS chose 32 and every
+// writer must keep to it. Readers accept any length.
+const IVSize = 32
+
+// tagSize is the GCM tag length.
+const tagSize = 16
+
+// DataKeySize is the length of a file's data key (AES-256).
+const DataKeySize = 32
+
+// Cipher encrypts and decrypts values under one data key.
+type Cipher struct {
+	block gocipher.Block
+	gcm   gocipher.AEAD // for 32-byte IVs
+	// ivs remembers the IV each decrypted value was encrypted with. When
+	// the same Cipher encrypts the same plaintext, type and key path again
+	// it reuses that IV, so the ENC text stays byte-identical and a diff
+	// shows only what changed. Repeating an IV is harmless here: with the
+	// same key, plaintext and additional data GCM yields the very same
+	// ciphertext, which reveals nothing that was not already in the file.
+	ivs map[ivKey][]byte
+}
+
+type ivKey struct {
+	aad, typ, plaintext string
+}
+
+// New returns a Cipher for a 32-byte data key.
+func New(dataKey []byte) (*Cipher, error) {
+	if len(dataKey) != DataKeySize {
+		return nil, fmt.Errorf("the data key is %d bytes long, want %d", len(dataKey), DataKeySize)
+	}
+	block, err := aes.NewCipher(dataKey)
+	if err != nil {
+		return nil, err
+	}
+	gcm, err := gocipher.NewGCMWithNonceSize(block, IVSize)
+	if err != nil {
+		return nil, err
+	}
+	return &Cipher{block: block, gcm: gcm}, nil
+}
+
+// ErrDecrypt means a value's ciphertext does not authenticate: a wrong
+// data key, a changed value, IV, tag or key path.
+var ErrDecrypt = errors.New("the value does not decrypt (wrong key, tampered value, or moved to another key)")
+
+// EncryptValue encrypts a scalar or comment, with aad as additional data.
+// Empty strings and empty comments stay empty, as in SOPS.
+func (c *Cipher) EncryptValue(v tree.Value, aad []byte) (string, error) {
+	typ, err := TypeOf(v)
+	if err != nil {
+		return "", err
+	}
+	plaintext := v.AppendCanonical(nil)
+	if len(plaintext) == 0 && (v.Kind == tree.String || v.Kind == tree.Comment) {
+		return "", nil
+	}
+	return c.Encrypt(plaintext, typ, aad)
+}
+
+// Encrypt encrypts plaintext bytes of the given type.
+func (c *Cipher) Encrypt(plaintext []byte, typ string, aad []byte) (string, error) {
+	iv := c.ivs[ivKey{string(aad), typ, string(plaintext)}]
+	if iv == nil {
+		iv = make([]byte, IVSize)
+		if _, err := rand.Read(iv); err != nil {
+			return "", fmt.Errorf("reading random IV: %w", err)
+		}
+	}
+	return c.seal(plaintext, typ, iv, aad), nil
+}
+
+func (c *Cipher) seal(plaintext []byte, typ string, iv, aad []byte) string {
+	sealed := c.gcm.Seal(make([]byte, 0, len(plaintext)+tagSize), iv, plaintext, aad)
+	n := len(sealed) - tagSize
+	return Encrypted{Data: sealed[:n], IV: iv, Tag: sealed[n:], Type: typ}.String()
+}
+
+// DecryptValue decrypts an ENC[...] string into a typed value. An empty
+// string decrypts to an empty string.
+func (c *Cipher) DecryptValue(s string, aad []byte) (tree.Value, error) {
+	if s == "" {
+		return tree.Str(""), nil
+	}
+	e, err := Parse(s)
+	if err != nil {
+		return tree.Value{}, err
+	}
+	plaintext, err := c.open(e, aad)
+	if err != nil {
+		return tree.Value{}, err
+	}
+	v, err := FromPlaintext(plaintext, e.Type)
+	if err != nil {
+		return tree.Value{}, err
+	}
+	if c.ivs == nil {
+		c.ivs = make(map[ivKey][]byte)
+	}
+	c.ivs[ivKey{string(aad), e.Type, string(plaintext)}] = e.IV
+	return v, nil
+}
+
+func (c *Cipher) open(e Encrypted, aad []byte) ([]byte, error) {
+	if len(e.IV) == 0 {
+		return nil, ErrDecrypt
+	}
+	gcm := c.gcm
+	if len(e.IV) != IVSize {
+		var err error
+		if gcm, err = gocipher.NewGCMWithNonceSize(c.block, len(e.IV)); err != nil {
+			return nil, ErrDecrypt
+		}
+	}
+	sealed := make([]byte, 0, len(e.Data)+len(e.Tag))
+	sealed = append(append(sealed, e.Data...), e.Tag...)
+	plaintext, err := gcm.Open(sealed[:0], e.IV, sealed, aad)
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	return plaintext, nil
+}
+
+// TypeOf returns the type tag SOPS writes for a value.
+func TypeOf(v tree.Value) (string, error) {
+	switch v.Kind {
+	case tree.String:
+		return TypeString, nil
+	case tree.Int:
+		return TypeInt, nil
+	case tree.Float:
+		return TypeFloat, nil
+	case tree.Bool:
+		return TypeBool, nil
+	case tree.Time:
+		return TypeTime, nil
+	case tree.Comment:
+		return TypeComment, nil
+	}
+	return "", fmt.Errorf("a %s value cannot be encrypted", v.Kind)
+}
+
+// ErrType means a decrypted plaintext does not parse as its type tag says.
+var ErrType = errors.New("the decrypted value does not match its type tag")
+
+// FromPlaintext turns decrypted bytes into a value of the tagged type,
+// parsing as SOPS does (Go's strconv and RFC 3339).
+func FromPlaintext(p []byte, typ string) (tree.Value, error) {
+	switch typ {
+	case TypeString, TypeBytes:
+		return tree.Str(string(p)), nil
+	case TypeInt:
+		i, err := strconv.Atoi(string(p))
+		if err != nil {
+			return tree.Value{}, fmt.Errorf("%w (int)", ErrType)
+		}
+		return tree.IntV(int64(i)), nil
+	case TypeFloat:
+		f, err := strconv.ParseFloat(string(p), 64)
+		if err != nil {
+			return tree.Value{}, fmt.Errorf("%w (float)", ErrType)
+		}
+		return tree.FloatV(f), nil
+	case TypeBool:
+		b, err := strconv.ParseBool(string(p))
+		if err != nil {
+			return tree.Value{}, fmt.Errorf("%w (bool)", ErrType)
+		}
+		return tree.BoolV(b), nil
+	case TypeTime:
+		var t time.Time
+		if err := t.UnmarshalText(p); err != nil {
+			return tree.Value{}, fmt.Errorf("%w (time)", ErrType)
+		}
+		return tree.TimeV(t), nil
+	case TypeComment:
+		return tree.CommentV(string(p), false), nil
+	}
+	return tree.Value{}, fmt.Errorf("unknown value type %q", typ)
+}

@@ -1,0 +1,115 @@
+// Package cipher encrypts and decrypts single values the way SOPS v3 does:
+// AES-256-GCM under the file's data key, a 32-byte random IV, the value's
+// key path as additional data, and the result written as
+//
+//	ENC[AES256_GCM,data:<base64>,iv:<base64>,tag:<base64>,type:<type>]
+//
+// It also computes the MAC over a document's values. It knows nothing of
+// file formats or master keys.
+package cipher
+
+import (
+	"encoding/base64"
+	"errors"
+	"regexp"
+	"strings"
+)
+
+// Value types as written in the type field.
+const (
+	TypeString  = "str"
+	TypeInt     = "int"
+	TypeFloat   = "float"
+	TypeBool    = "bool"
+	TypeTime    = "time"
+	TypeComment = "comment"
+	// TypeBytes is read but never written: sops 3.13.2 crashes on it.
+	TypeBytes = "bytes"
+)
+
+const (
+	encPrefix = "ENC[AES256_GCM,data:"
+	ivField   = ",iv:"
+	tagField  = ",tag:"
+	typeField = ",type:"
+)
+
+// Encrypted is a parsed ENC[...] string.
+type Encrypted struct {
+	Data, IV, Tag []byte
+	Type          string
+}
+
+// ErrNotEncrypted means a string does not have the ENC[...] form.
+var ErrNotEncrypted = errors.New("value is not in sops' ENC[AES256_GCM,...] format")
+
+// IsEncrypted reports whether s starts like an ENC[...] value.
+func IsEncrypted(s string) bool { return strings.HasPrefix(s, encPrefix) }
+
+// encPattern is the grammar as SOPS matches it: anchored at the start only,
+// greedy fields, anything after the last "]" ignored. Parse uses it only for
+// strings where the fast split could disagree with it.
+var encPattern = regexp.MustCompile(`^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`)
+
+// Parse decodes an ENC[...] string. It accepts exactly what sops accepts.
+func Parse(s string) (Encrypted, error) {
+	data, iv, tag, typ, ok := split(s)
+	if !ok {
+		m := encPattern.FindStringSubmatch(s)
+		if m == nil {
+			return Encrypted{}, ErrNotEncrypted
+		}
+		data, iv, tag, typ = m[1], m[2], m[3], m[4]
+	}
+	var e Encrypted
+	var err error
+	if e.Data, err = base64.StdEncoding.DecodeString(data); err != nil {
+		return Encrypted{}, errors.New("the data field is not valid base64")
+	}
+	if e.IV, err = base64.StdEncoding.DecodeString(iv); err != nil {
+		return Encrypted{}, errors.New("the iv field is not valid base64")
+	}
+	if e.Tag, err = base64.StdEncoding.DecodeString(tag); err != nil {
+		return Encrypted{}, errors.New("the tag field is not valid base64")
+	}
+	e.Type = typ
+	return e, nil
+}
+
+// split is the fast path of Parse for well-formed values: each separator
+// appears once, the value ends with the only "]" and holds no line break,
+// so a plain split gives what the greedy pattern would.
+func split(s string) (data, iv, tag, typ string, ok bool) {
+	if !strings.HasPrefix(s, encPrefix) || !strings.HasSuffix(s, "]") || strings.Count(s, "]") != 1 || strings.ContainsAny(s, "\n\r") {
+		return "", "", "", "", false
+	}
+	rest := s[len(encPrefix) : len(s)-1]
+	i := strings.Index(rest, ivField)
+	j := strings.Index(rest, tagField)
+	k := strings.Index(rest, typeField)
+	if i < 1 || j < i+len(ivField)+1 || k < j+len(tagField)+1 || k+len(typeField) >= len(rest) {
+		return "", "", "", "", false
+	}
+	if strings.Count(rest, ivField) != 1 || strings.Count(rest, tagField) != 1 || strings.Count(rest, typeField) != 1 {
+		return "", "", "", "", false
+	}
+	return rest[:i], rest[i+len(ivField) : j], rest[j+len(tagField) : k], rest[k+len(typeField):], true
+}
+
+// String formats e as an ENC[...] value.
+func (e Encrypted) String() string {
+	enc := base64.StdEncoding
+	n := len(encPrefix) + enc.EncodedLen(len(e.Data)) + len(ivField) + enc.EncodedLen(len(e.IV)) +
+		len(tagField) + enc.EncodedLen(len(e.Tag)) + len(typeField) + len(e.Type) + 1
+	b := make([]byte, 0, n)
+	b = append(b, encPrefix...)
+	b = enc.AppendEncode(b, e.Data)
+	b = append(b, ivField...)
+	b = enc.AppendEncode(b, e.IV)
+	b = append(b, tagField...)
+	b = enc.AppendEncode(b, e.Tag)
+	b = append(b, typeField...)
+	b = append(b, e.Type...)
+	b = append(b, ']')
+	return string(b)
+}

@@ -1,0 +1,310 @@
+package yaml
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kura-secrets/kura/pkg/format"
+	"github.com/kura-secrets/kura/pkg/tree"
+	yaml "go.yaml.in/yaml/v3"
+)
+
+func (s Store) indent() (int, error) {
+	switch {
+	case s.Indent < 0:
+		return 0, errors.New("a negative YAML indent is not accepted")
+	case s.Indent == 0:
+		return DefaultIndent, nil
+	}
+	return s.Indent, nil
+}
+
+// EmitPlain writes the documents as a YAML stream, separated by "---".
+func (s Store) EmitPlain(docs []tree.Document) ([]byte, error) {
+	return s.emit(docs, nil)
+}
+
+// EmitEncrypted writes the documents with the metadata appended as the last
+// entry "sops" of every document, as SOPS does.
+func (s Store) EmitEncrypted(docs []tree.Document, meta []tree.Item) ([]byte, error) {
+	return s.emit(docs, meta)
+}
+
+func (s Store) emit(docs []tree.Document, meta []tree.Item) ([]byte, error) {
+	indent, err := s.indent()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(indent)
+	for _, doc := range docs {
+		items := []tree.Item(doc)
+		if meta != nil {
+			items = append(items[:len(items):len(items)], tree.KeyItem(format.MetadataKey, tree.MapV(meta)))
+		}
+		root := &yaml.Node{Kind: yaml.MappingNode}
+		fillMapping(root, items)
+		if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
+			return nil, fmt.Errorf("writing YAML: %w", cleanErr(err))
+		}
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("writing YAML: %w", cleanErr(err))
+	}
+	return b.Bytes(), nil
+}
+
+// EmitValue writes one value as yaml.Marshal would, with the library's
+// default indent of 4 whatever the store's indent: that is what sops
+// prints for --extract of a list or a non-string scalar.
+func (s Store) EmitValue(v tree.Value) (out []byte, err error) {
+	return yaml.Marshal(valueNode(v))
+}
+
+// The comment placement below mirrors SOPS: comments before the first
+// entry of a collection become the collection's head comment, comments
+// before a later entry become that entry's head comment, inline comments
+// become the line comment of the next value, and comments after the last
+// entry become the last key's foot comment.
+
+func joinComments(lines []string) string {
+	return "#" + strings.Join(lines, "\n#")
+}
+
+func addHead(n *yaml.Node, lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	c := joinComments(lines)
+	if n.HeadComment != "" {
+		c += "\n" + n.HeadComment
+	}
+	n.HeadComment = c
+}
+
+func addLine(n *yaml.Node, lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	c := joinComments(lines)
+	if n.LineComment != "" {
+		c = n.LineComment + "\n" + c
+	}
+	n.LineComment = c
+}
+
+func addFoot(n *yaml.Node, lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	c := joinComments(lines)
+	if n.FootComment != "" {
+		c = n.FootComment + "\n" + c
+	}
+	n.FootComment = c
+}
+
+func fillMapping(m *yaml.Node, items []tree.Item) {
+	var head, inline []string
+	first := true
+	m.Content = make([]*yaml.Node, 0, 2*len(items))
+	for _, it := range items {
+		if it.IsComment() {
+			if it.Key.Inline {
+				inline = append(inline, it.Key.Str)
+			} else {
+				head = append(head, it.Key.Str)
+			}
+			continue
+		}
+		if first {
+			addHead(m, head)
+			head, first = nil, false
+		}
+		k := scalarNode(it.Key)
+		addHead(k, head)
+		v := valueNode(it.Value)
+		addLine(v, inline)
+		head, inline = nil, nil
+		m.Content = append(m.Content, k, v)
+	}
+	rest := append(head, inline...)
+	if len(rest) == 0 {
+		return
+	}
+	if first {
+		addHead(m, rest)
+	} else {
+		addFoot(m.Content[len(m.Content)-2], rest)
+	}
+}
+
+func fillSequence(seq *yaml.Node, elems []tree.Value) {
+	var head, inline []string
+	first := true
+	seq.Content = make([]*yaml.Node, 0, len(elems))
+	for _, e := range elems {
+		if e.Kind == tree.Comment {
+			if e.Inline {
+				inline = append(inline, e.Str)
+			} else {
+				head = append(head, e.Str)
+			}
+			continue
+		}
+		if first {
+			addHead(seq, head)
+			head, first = nil, false
+		}
+		n := valueNode(e)
+		addHead(n, head)
+		addLine(n, inline)
+		head, inline = nil, nil
+		seq.Content = append(seq.Content, n)
+	}
+	rest := append(head, inline...)
+	if len(rest) == 0 {
+		return
+	}
+	if first {
+		addHead(seq, rest)
+	} else {
+		addFoot(seq.Content[len(seq.Content)-1], rest)
+	}
+}
+
+func valueNode(v tree.Value) *yaml.Node {
+	switch v.Kind {
+	case tree.Map:
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		fillMapping(n, v.Items)
+		return n
+	case tree.List:
+		n := &yaml.Node{Kind: yaml.SequenceNode}
+		fillSequence(n, v.Elems)
+		return n
+	}
+	return scalarNode(v)
+}
+
+// scalarNode builds the node yaml.v3 would build by encoding the Go value
+// and parsing the text back (what SOPS does for every scalar), without that
+// round trip. The choices must match it exactly; TestScalarNodeMatchesEncode
+// compares the two on many values.
+func scalarNode(v tree.Value) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode}
+	switch v.Kind {
+	case tree.String:
+		return stringNode(v.Str)
+	case tree.Comment:
+		// A comment where a value is expected only happens in trees that
+		// were built by hand; write its text.
+		return stringNode(v.Str)
+	case tree.Int:
+		n.Value = strconv.FormatInt(v.Int, 10)
+	case tree.Uint:
+		n.Value = strconv.FormatUint(v.Uint, 10)
+	case tree.Float:
+		switch {
+		case math.IsInf(v.Float, 1):
+			n.Value = ".inf"
+		case math.IsInf(v.Float, -1):
+			n.Value = "-.inf"
+		case math.IsNaN(v.Float):
+			n.Value = ".nan"
+		default:
+			n.Value = strconv.FormatFloat(v.Float, 'g', -1, 64)
+		}
+	case tree.Bool:
+		n.Value = strconv.FormatBool(v.Bool)
+	case tree.Time:
+		n.Value = v.Time.Format(time.RFC3339Nano)
+	default:
+		n.Value = "null"
+	}
+	return n
+}
+
+// stringNode picks the style yaml.v3 gives a Go string: a literal block when
+// it spans lines, plain when the plain text reads back as the same string,
+// double-quoted otherwise. The emitter then downgrades plain to quoted
+// where the text needs it, exactly as it does for sops.
+func stringNode(s string) *yaml.Node {
+	if !utf8.ValidString(s) || (s != "" && resolveHint[s[0]] == hintNumeric) {
+		// Invalid UTF-8 becomes !!binary, and strings that start like a
+		// number need the full YAML resolver: let the library decide.
+		var n yaml.Node
+		if err := n.Encode(s); err == nil {
+			return &n
+		}
+	}
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	switch {
+	case strings.Contains(s, "\n"):
+		n.Style = yaml.LiteralStyle
+	case plainIsString(s):
+		if s == "<<" {
+			// Read back, a plain "<<" is a merge key.
+			n.Tag = "!!merge"
+		}
+	default:
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
+}
+
+const (
+	hintNone = iota
+	hintNumeric
+	hintWord
+	hintDot
+)
+
+// resolveHint classifies the first byte of a plain scalar as yaml.v3's
+// resolver does: only these bytes can start something that is not a string.
+var resolveHint = func() (t [256]byte) {
+	for _, c := range "+-0123456789" {
+		t[c] = hintNumeric
+	}
+	for _, c := range "yYnNtTfFoO~" {
+		t[c] = hintWord
+	}
+	t['.'] = hintDot
+	return t
+}()
+
+// plainIsString reports whether s, written plain, reads back as the string
+// s under YAML 1.2 and also under the YAML 1.1 booleans other tools still
+// apply (y, yes, on, off...). Strings with a numeric first byte are handled
+// by the library before this is called.
+func plainIsString(s string) bool {
+	if s == "" {
+		return false // reads back as null
+	}
+	switch resolveHint[s[0]] {
+	case hintWord:
+		switch s {
+		case "true", "True", "TRUE", "false", "False", "FALSE",
+			"null", "Null", "NULL", "~",
+			"y", "Y", "yes", "Yes", "YES", "on", "On", "ON",
+			"n", "N", "no", "No", "NO", "off", "Off", "OFF":
+			return false
+		}
+	case hintDot:
+		switch s {
+		case ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF":
+			return false
+		}
+		if _, err := strconv.ParseFloat(s, 64); err == nil {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,207 @@
+package keys
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kura-secrets/kura/pkg/keys/shamir"
+)
+
+// Wrap wraps a data key for key groups. With one group every recipient
+// wraps the data key itself; with several, the key is split with Shamir's
+// scheme into one share per group and every recipient of a group wraps
+// that group's share. threshold 0 means every group is needed. It returns
+// the stanzas and the threshold to record.
+func Wrap(dataKey []byte, groups [][]Recipient, threshold int) ([]Group, int, error) {
+	if len(groups) == 0 {
+		return nil, 0, errors.New("no key groups provided: name at least one recipient")
+	}
+	for i, g := range groups {
+		if len(g) == 0 {
+			return nil, 0, fmt.Errorf("key group %d is empty", i)
+		}
+	}
+	payloads := make([][]byte, len(groups))
+	if len(groups) == 1 {
+		payloads[0] = dataKey
+	} else {
+		if threshold == 0 {
+			threshold = len(groups)
+		}
+		shares, err := shamir.Split(dataKey, len(groups), threshold)
+		if err != nil {
+			return nil, 0, fmt.Errorf("could not split data key into parts for Shamir: %w", err)
+		}
+		payloads = shares
+	}
+	out := make([]Group, len(groups))
+	for i, g := range groups {
+		for _, r := range g {
+			s, err := r.Wrap(payloads[i])
+			if err != nil {
+				return nil, 0, fmt.Errorf("wrapping the data key for %s: %w", r.Identity(), err)
+			}
+			out[i] = append(out[i], s)
+		}
+	}
+	return out, threshold, nil
+}
+
+// DefaultOrder is the order key types are tried in when none is given.
+var DefaultOrder = []Type{Age, PGP}
+
+// ParseOrder parses a comma-separated --decryption-order list.
+func ParseOrder(s string) ([]Type, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var order []Type
+	seen := map[Type]bool{}
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		t, ok := ParseType(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown key type %q in the decryption order (known: age, pgp, kms, gcp_kms, azure_kv, hc_vault, hckms)", name)
+		}
+		if seen[t] {
+			return nil, &DuplicateTypeError{Type: t}
+		}
+		seen[t] = true
+		order = append(order, t)
+	}
+	return order, nil
+}
+
+// DuplicateTypeError is a decryption order that names a type twice.
+type DuplicateTypeError struct{ Type Type }
+
+func (e *DuplicateTypeError) Error() string {
+	return fmt.Sprintf("the decryption order names %s twice", e.Type)
+}
+
+// sortForDecryption orders a group's stanzas: the types of order first, in
+// that order, then the rest in load order. The sort is stable, so keys of
+// one type keep the file's order.
+func sortForDecryption(g Group, order []Type) Group {
+	if len(order) == 0 {
+		order = DefaultOrder
+	}
+	rank := map[Type]int{}
+	for i, t := range order {
+		rank[t] = i
+	}
+	for i, t := range LoadOrder {
+		if _, ok := rank[t]; !ok {
+			rank[t] = len(order) + i
+		}
+	}
+	sorted := append(Group(nil), g...)
+	sort.SliceStable(sorted, func(i, j int) bool { return rank[sorted[i].Type] < rank[sorted[j].Type] })
+	return sorted
+}
+
+// KeyFailure is why one master key did not give its payload.
+type KeyFailure struct {
+	Group    int
+	Identity string
+	Type     Type
+	Err      error
+}
+
+// RecoverError explains why the data key could not be recovered: every
+// key that was tried, and how.
+type RecoverError struct {
+	Groups    int
+	Succeeded int
+	Threshold int
+	Failures  []KeyFailure
+}
+
+func (e *RecoverError) Error() string {
+	var b strings.Builder
+	b.WriteString("could not recover the data key: ")
+	if e.Groups > 1 {
+		fmt.Fprintf(&b, "%d of %d key groups decrypted, %d needed; ", e.Succeeded, e.Groups, e.Threshold)
+	}
+	if len(e.Failures) == 0 {
+		b.WriteString("the file names no usable key")
+		return b.String()
+	}
+	var parts []string
+	for _, f := range e.Failures {
+		reason := f.Err.Error()
+		if errors.Is(f.Err, ErrNoIdentity) {
+			reason = "no matching identity"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s: %s", f.Type, f.Identity, reason))
+	}
+	b.WriteString(strings.Join(parts, "; "))
+	return b.String()
+}
+
+// Recover unwraps the data key with the sources at hand: the first key of
+// the single group that works, or enough Shamir shares from several
+// groups. Every group is attempted.
+func Recover(groups []Group, threshold int, order []Type, sources map[Type]Unwrapper) ([]byte, error) {
+	rerr := &RecoverError{Groups: len(groups)}
+	var payloads [][]byte
+	for gi, g := range groups {
+		for _, s := range sortForDecryption(g, order) {
+			src := sources[s.Type]
+			if src == nil {
+				rerr.Failures = append(rerr.Failures, KeyFailure{gi, s.Identity(), s.Type, fmt.Errorf("%w (kura has no %s key source configured)", ErrNoIdentity, s.Type)})
+				continue
+			}
+			p, err := src.Unwrap(&s)
+			if err != nil {
+				rerr.Failures = append(rerr.Failures, KeyFailure{gi, s.Identity(), s.Type, err})
+				continue
+			}
+			payloads = append(payloads, p)
+			break
+		}
+	}
+	rerr.Succeeded = len(payloads)
+	if len(groups) == 1 {
+		if len(payloads) == 1 {
+			return payloads[0], nil
+		}
+		return nil, rerr
+	}
+	need := threshold
+	if need < 2 {
+		need = 2
+	}
+	rerr.Threshold = need
+	if len(payloads) < need {
+		return nil, rerr
+	}
+	key, err := shamir.Combine(payloads)
+	if err != nil {
+		return nil, fmt.Errorf("combining Shamir shares: %w", err)
+	}
+	return key, nil
+}
+
+// RecoverHint suggests what to do about a failed recovery.
+func RecoverHint(err error) string {
+	var rerr *RecoverError
+	if !errors.As(err, &rerr) {
+		return ""
+	}
+	types := map[Type]bool{}
+	for _, f := range rerr.Failures {
+		if errors.Is(f.Err, ErrNoIdentity) {
+			types[f.Type] = true
+		}
+	}
+	switch {
+	case types[Age]:
+		return "no age identity matched: point SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY) at the key of one of the recipients listed under sops: age: in the file"
+	case types[PGP]:
+		return "no PGP secret key matched: import the secret key of one of the fingerprints listed under sops: pgp: in the file into gpg"
+	}
+	return ""
+}

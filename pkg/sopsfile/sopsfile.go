@@ -1,0 +1,240 @@
+// Package sopsfile is the whole operation on a SOPS file: loading it in
+// its format, recovering the data key, decrypting and verifying the
+// values, and encrypting new content with fresh metadata.
+//
+// It ties the other packages together and owns none of their details:
+// formats come from pkg/format, value encryption and the MAC from
+// pkg/cipher, selection from pkg/rules, key wrapping from pkg/keys.
+package sopsfile
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kura-secrets/kura/pkg/cipher"
+	"github.com/kura-secrets/kura/pkg/format"
+	"github.com/kura-secrets/kura/pkg/keys"
+	"github.com/kura-secrets/kura/pkg/metadata"
+	"github.com/kura-secrets/kura/pkg/rules"
+	"github.com/kura-secrets/kura/pkg/tree"
+)
+
+// File is a SOPS file in memory: its documents and its metadata. After
+// Decrypt the documents hold plaintext values.
+type File struct {
+	Docs []tree.Document
+	Meta *metadata.Metadata
+	// Binary marks the binary format, whose metadata records no selection
+	// rule and whose single value is always encrypted.
+	Binary bool
+
+	dataKey []byte
+	cipher  *cipher.Cipher
+	// Warnings lists the key paths of comments that did not decrypt and
+	// were kept as they are.
+	Warnings []string
+}
+
+// Load parses an encrypted file with the given store.
+func Load(data []byte, store format.Store, binary bool) (*File, error) {
+	docs, meta, err := store.LoadEncrypted(data)
+	if err != nil {
+		if errors.Is(err, format.ErrNoMetadata) {
+			return nil, &Error{Code: CodeGeneric, Err: err, Hint: "the file is not encrypted, or its format was not recognised: use --input-type"}
+		}
+		return nil, Wrap(CodeGeneric, err)
+	}
+	m, err := metadata.FromTree(meta)
+	if err != nil {
+		return nil, Wrap(CodeGeneric, err)
+	}
+	if err := checkVersion(m.Version); err != nil {
+		return nil, Wrap(CodeGeneric, err)
+	}
+	return &File{Docs: docs, Meta: m, Binary: binary}, nil
+}
+
+// checkVersion refuses metadata whose version is not a semantic version,
+// as sops does: such a file was not written by a SOPS implementation.
+func checkVersion(v string) error {
+	if v == "" {
+		return errors.New("sops metadata: version is missing")
+	}
+	if strings.HasPrefix(v, "1.") {
+		return nil // sops 1.x did not use semantic versions
+	}
+	s := strings.TrimPrefix(v, "v")
+	if i := strings.IndexAny(s, "-+"); i >= 0 {
+		s = s[:i]
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("sops metadata: version %q is not a semantic version (Major.Minor.Patch)", v)
+	}
+	for _, p := range parts {
+		if p == "" || strings.Trim(p, "0123456789") != "" || (len(p) > 1 && p[0] == '0') {
+			return fmt.Errorf("sops metadata: version %q is not a semantic version (Major.Minor.Patch)", v)
+		}
+	}
+	return nil
+}
+
+// DecryptOptions says how to recover the data key and what to verify.
+type DecryptOptions struct {
+	// Sources unwrap the stanzas of each key type. A type without a
+	// source is skipped.
+	Sources map[keys.Type]keys.Unwrapper
+	// Order is the preferred order of key types within a group; types
+	// not listed follow in SOPS's load order. Empty means age, then pgp.
+	Order []keys.Type
+	// IgnoreMAC skips the MAC check.
+	IgnoreMAC bool
+}
+
+// Decrypt recovers the data key and decrypts every value in place, then
+// checks the MAC unless told not to.
+func (f *File) Decrypt(opts DecryptOptions) error {
+	dataKey, err := keys.Recover(f.Meta.KeyGroups, f.Meta.ShamirThreshold, opts.Order, opts.Sources)
+	if err != nil {
+		return &Error{Code: CodeCouldNotRetrieveKey, Err: err, Hint: keys.RecoverHint(err)}
+	}
+	return f.DecryptWithKey(dataKey, opts.IgnoreMAC)
+}
+
+// DecryptWithKey decrypts with a data key already recovered.
+func (f *File) DecryptWithKey(dataKey []byte, ignoreMAC bool) error {
+	c, err := cipher.New(dataKey)
+	if err != nil {
+		return &Error{Code: CodeCouldNotRetrieveKey, Err: err}
+	}
+	w := newWalker(f.selector(), c, true)
+	for _, doc := range f.Docs {
+		if err := w.document(doc); err != nil {
+			return err
+		}
+	}
+	f.Warnings = w.warnings
+	f.dataKey, f.cipher = dataKey, c
+	stored, decErr := c.DecryptMAC(f.Meta.MAC, f.Meta.LastModifiedText())
+	if ignoreMAC {
+		return nil
+	}
+	if decErr != nil {
+		return &Error{Code: CodeMACMismatch, Err: errors.New("cannot decrypt the MAC: the file's MAC or lastmodified was changed, or the MAC was written with another data key")}
+	}
+	if computed := w.mac.Sum(); stored != computed {
+		if stored == "" {
+			stored = "no MAC"
+		}
+		return &Error{Code: CodeMACMismatch, Err: fmt.Errorf("MAC mismatch: the file has %s, its values give %s; the file was changed after it was encrypted", shortMAC(stored), shortMAC(computed)),
+			Hint: "use --ignore-mac to decrypt anyway"}
+	}
+	return nil
+}
+
+// shortMAC abbreviates a MAC for messages; the full digests say nothing
+// more to a person.
+func shortMAC(m string) string {
+	if len(m) > 16 {
+		return m[:16] + "…"
+	}
+	return m
+}
+
+func (f *File) selector() *rules.Selector {
+	if f.Binary {
+		return rules.NewSelector(rules.Config{})
+	}
+	return rules.NewSelector(f.Meta.Rules)
+}
+
+// EncryptOptions describes new encrypted content.
+type EncryptOptions struct {
+	// Groups are the key groups: each recipient of a group wraps the same
+	// payload (the data key itself with one group, a Shamir share with
+	// several).
+	Groups [][]keys.Recipient
+	// ShamirThreshold is the number of groups needed to decrypt; 0 means
+	// all of them.
+	ShamirThreshold int
+	// Rules selects what is encrypted; the default suffix applies when no
+	// selector is set. Ignored for the binary format.
+	Rules rules.Config
+	// Binary marks the binary format.
+	Binary bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Encrypt encrypts plaintext documents in place under a new data key and
+// returns the file with its new metadata.
+func Encrypt(docs []tree.Document, opts EncryptOptions) (*File, error) {
+	dataKey := make([]byte, cipher.DataKeySize)
+	if _, err := rand.Read(dataKey); err != nil {
+		return nil, fmt.Errorf("generating the data key: %w", err)
+	}
+	r := opts.Rules.WithDefault()
+	if opts.Binary {
+		r = rules.Config{}
+	}
+	if err := r.Validate(); err != nil {
+		return nil, &Error{Code: CodeConflictingParameters, Err: err}
+	}
+	groups, threshold, err := keys.Wrap(dataKey, opts.Groups, opts.ShamirThreshold)
+	if err != nil {
+		return nil, &Error{Code: CodeGeneric, Err: fmt.Errorf("could not generate data key: %w", err)}
+	}
+	f := &File{
+		Docs:   docs,
+		Binary: opts.Binary,
+		Meta: &metadata.Metadata{
+			KeyGroups:       groups,
+			ShamirThreshold: threshold,
+			Rules:           r,
+			Version:         metadata.Version,
+		},
+		dataKey: dataKey,
+	}
+	if f.cipher, err = cipher.New(dataKey); err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	return f, f.seal(now())
+}
+
+// seal encrypts the plaintext documents with the file's data key and
+// writes a fresh MAC and lastmodified.
+func (f *File) seal(now time.Time) error {
+	w := newWalker(f.selector(), f.cipher, false)
+	for _, doc := range f.Docs {
+		if err := w.document(doc); err != nil {
+			return err
+		}
+	}
+	f.Meta.LastModified = now.UTC().Truncate(time.Second)
+	mac, err := f.cipher.EncryptMAC(w.mac.Sum(), f.Meta.LastModifiedText())
+	if err != nil {
+		return &Error{Code: CodeErrorEncryptingMAC, Err: err}
+	}
+	f.Meta.MAC = mac
+	return nil
+}
+
+// Emit writes the encrypted file in the given store's format.
+func (f *File) Emit(store format.Store) ([]byte, error) {
+	m := *f.Meta
+	if f.Binary {
+		m.Rules = rules.Config{}
+	}
+	out, err := store.EmitEncrypted(f.Docs, m.ToTree())
+	if err != nil {
+		return nil, &Error{Code: CodeErrorDumpingTree, Err: fmt.Errorf("could not write the encrypted file: %w", err)}
+	}
+	return out, nil
+}

@@ -1,0 +1,243 @@
+package sopsfile
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/kura-secrets/kura/pkg/cipher"
+	"github.com/kura-secrets/kura/pkg/rules"
+	"github.com/kura-secrets/kura/pkg/tree"
+)
+
+// walker visits every value of a tree in document order, the order that
+// defines the MAC, deciding for each leaf whether it is encrypted and
+// encrypting or decrypting it in place.
+//
+// It keeps the additional data of the current position (the keys from the
+// root joined by ':' with a final ':') in one growing buffer, and the
+// selector's verdicts as counters, so that a leaf costs no allocation
+// beyond its own ciphertext.
+type walker struct {
+	sel     *rules.Selector
+	c       *cipher.Cipher
+	mac     *cipher.MAC
+	macOnly bool
+	decrypt bool
+
+	aad      []byte
+	path     []pathElem
+	keyMatch int // path components that the key selector matches
+	// comment levels: for each enclosing map or list, how many of the
+	// comments seen since its last entry match the comment selector.
+	levels        []int
+	commentsMatch int
+
+	// warnings collects comments that could not be decrypted; they are
+	// left as they are, as sops leaves them.
+	warnings []string
+}
+
+func newWalker(sel *rules.Selector, c *cipher.Cipher, decrypt bool) *walker {
+	macOnly := sel.Config().MACOnlyEncrypted
+	return &walker{sel: sel, c: c, mac: cipher.NewMAC(macOnly), macOnly: macOnly, decrypt: decrypt, aad: make([]byte, 0, 128)}
+}
+
+// rootAAD is the additional data of a value at the root: SOPS joins the
+// (empty) path and appends ':'.
+var rootAAD = []byte(":")
+
+// additional returns the additional data for the current position.
+func (w *walker) additional() []byte {
+	if len(w.aad) == 0 {
+		return rootAAD
+	}
+	return w.aad
+}
+
+func (w *walker) fail(code Code, err error) error {
+	return &Error{Code: code, Path: formatPath(w.path), Err: err}
+}
+
+func (w *walker) document(doc tree.Document) error {
+	w.aad = w.aad[:0]
+	return w.mapItems(doc)
+}
+
+func (w *walker) pushLevel() { w.levels = append(w.levels, 0) }
+
+func (w *walker) popLevel() {
+	w.commentsMatch -= w.levels[len(w.levels)-1]
+	w.levels = w.levels[:len(w.levels)-1]
+}
+
+// endEntry forgets the comments that preceded an entry once it is done:
+// a comment applies to the entry that follows it, and to nothing after.
+func (w *walker) endEntry() {
+	top := len(w.levels) - 1
+	w.commentsMatch -= w.levels[top]
+	w.levels[top] = 0
+}
+
+// seeComment records a comment on the current level and reports whether
+// it matches the comment selector.
+func (w *walker) seeComment(text string) bool {
+	if !w.sel.HasCommentRule() || !w.sel.CommentMatches(text) {
+		return false
+	}
+	w.levels[len(w.levels)-1]++
+	w.commentsMatch++
+	return true
+}
+
+func (w *walker) mapItems(items []tree.Item) error {
+	w.pushLevel()
+	for i := range items {
+		it := &items[i]
+		if it.IsComment() {
+			self := w.seeComment(it.Key.Str)
+			if err := w.comment(&it.Key, self); err != nil {
+				return err
+			}
+			continue
+		}
+		if it.Key.Kind != tree.String {
+			code := CodeErrorEncryptingTree
+			if w.decrypt {
+				code = CodeErrorDecryptingTree
+			}
+			text, _ := it.Key.Canonical()
+			return w.fail(code, fmt.Errorf("the tree contains a non-string key (%s %q); only string keys are supported", it.Key.Kind, text))
+		}
+		key := it.Key.Str
+		mark := len(w.aad)
+		w.aad = append(append(w.aad, key...), ':')
+		w.path = append(w.path, pathElem{key: key, index: -1})
+		matched := w.sel.KeyMatches(key)
+		if matched {
+			w.keyMatch++
+		}
+		if err := w.value(&it.Value); err != nil {
+			return err
+		}
+		if matched {
+			w.keyMatch--
+		}
+		w.path = w.path[:len(w.path)-1]
+		w.aad = w.aad[:mark]
+		w.endEntry()
+	}
+	w.popLevel()
+	return nil
+}
+
+func (w *walker) listElems(elems []tree.Value) error {
+	w.pushLevel()
+	for i := range elems {
+		e := &elems[i]
+		if e.Kind == tree.Comment {
+			self := w.seeComment(e.Str)
+			if err := w.comment(e, self); err != nil {
+				return err
+			}
+			continue
+		}
+		w.path = append(w.path, pathElem{index: i})
+		if err := w.value(e); err != nil {
+			return err
+		}
+		w.path = w.path[:len(w.path)-1]
+		w.endEntry()
+	}
+	w.popLevel()
+	return nil
+}
+
+func (w *walker) value(v *tree.Value) error {
+	switch v.Kind {
+	case tree.Map:
+		return w.mapItems(v.Items)
+	case tree.List:
+		return w.listElems(v.Elems)
+	case tree.Null:
+		return nil
+	case tree.Comment:
+		return nil
+	}
+	if w.decrypt {
+		return w.decryptLeaf(v)
+	}
+	return w.encryptLeaf(v)
+}
+
+func (w *walker) encryptLeaf(v *tree.Value) error {
+	if v.Kind == tree.Uint {
+		return w.fail(CodeErrorEncryptingTree, errors.New("integers above 9223372036854775807 are not supported (sops cannot read them); quote the number to keep it as a string"))
+	}
+	encrypt := w.sel.Encrypt(w.keyMatch, w.commentsMatch, false)
+	if !w.macOnly || encrypt {
+		w.mac.Add(*v)
+	}
+	if !encrypt {
+		return nil
+	}
+	s, err := w.c.EncryptValue(*v, w.additional())
+	if err != nil {
+		return w.fail(CodeErrorEncryptingTree, err)
+	}
+	*v = tree.Str(s)
+	return nil
+}
+
+func (w *walker) decryptLeaf(v *tree.Value) error {
+	encrypted := w.sel.Encrypt(w.keyMatch, w.commentsMatch, false)
+	if encrypted {
+		if v.Kind != tree.String {
+			return w.fail(CodeErrorDecryptingTree, fmt.Errorf("expected an encrypted value, found a plain %s", v.Kind))
+		}
+		dv, err := w.c.DecryptValue(v.Str, w.additional())
+		if err != nil {
+			return w.fail(CodeErrorDecryptingTree, err)
+		}
+		if dv.Kind == tree.Comment {
+			// sops 3.13.2 writes a comment inside a YAML sequence as an
+			// encrypted list element and leaves it out of the MAC. It is a
+			// comment again, and not hashed.
+			*v = dv
+			return nil
+		}
+		*v = dv
+	}
+	if !w.macOnly || encrypted {
+		w.mac.Add(*v)
+	}
+	return nil
+}
+
+// comment encrypts or decrypts a comment in place. self says whether the
+// comment matches the comment selector itself.
+func (w *walker) comment(c *tree.Value, self bool) error {
+	if !w.sel.Encrypt(w.keyMatch, w.commentsMatch, self) {
+		return nil
+	}
+	if w.decrypt {
+		dv, err := w.c.DecryptValue(c.Str, w.additional())
+		if err != nil {
+			// Comments are not covered by the MAC and older writers left
+			// them in clear: keep the text and warn, as sops does.
+			w.warnings = append(w.warnings, formatPath(w.path))
+			return nil
+		}
+		text, _ := dv.Canonical()
+		*c = tree.CommentV(text, false)
+		return nil
+	}
+	s, err := w.c.EncryptValue(tree.CommentV(c.Str, false), w.additional())
+	if err != nil {
+		return w.fail(CodeErrorEncryptingTree, err)
+	}
+	if re := w.sel.UnencryptedCommentRegex(); re != nil && re.MatchString(s) {
+		return w.fail(CodeErrorEncryptingTree, errors.New("an encrypted comment matches unencrypted_comment_regex, so it could not be decrypted later; choose a regex that cannot match ENC[...] text"))
+	}
+	c.Str = s
+	return nil
+}
