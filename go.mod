@@ -16,3 +16,5 @@ require (
 	golang.org/x/term v0.48.0 // indirect
 	gopkg.in/ini.v1 v1.67.3 // indirect
 )
+
+tool filippo.io/age/cmd/age-keygen

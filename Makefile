@@ -1,0 +1,35 @@
+# kura: `make demo` shows the main job, `make test` runs every test.
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+export CGO_ENABLED ?= 0
+
+.PHONY: all build test demo lint fuzz bench clean
+
+all: build
+
+build:
+	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/kura ./cmd/kura
+
+test:
+	go test -count=1 ./...
+
+demo: build
+	@scripts/demo.sh
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+# FUZZTIME sets how long each fuzz target runs (default 10s).
+fuzz:
+	@scripts/fuzz.sh
+
+bench:
+	@scripts/bench.sh
+
+clean:
+	rm -rf bin dist
