@@ -1,0 +1,90 @@
+package tree
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParsePath(t *testing.T) {
+	for _, c := range []struct {
+		in, want, err string
+	}{
+		{`["a"]["b"][0]`, `["a"]["b"][0]`, ""},
+		{`['a'][2]`, `["a"][2]`, ""},
+		{`["with space"]["x:y"]`, `["with space"]["x:y"]`, ""},
+		{`[""]`, `[""]`, ""},
+		{`app.name`, "", "doesn't end with ]"},
+		{`["a"`, "", "doesn't end with ]"},
+		{`[abc]`, "", "neither a quoted key nor a list index"},
+		{`[-1]`, "", "neither"},
+		{`["a]`, "", "closing quote"},
+		{`[]`, "", "neither"},
+		{``, "", "empty"},
+	} {
+		p, err := ParsePath(c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("ParsePath(%q) = %v, %v; want error containing %q", c.in, p, err, c.err)
+			}
+			continue
+		}
+		if err != nil || FormatPath(p) != c.want {
+			t.Errorf("ParsePath(%q) = %q, %v; want %q", c.in, FormatPath(p), err, c.want)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	doc := Document{
+		KeyItem("a", MapV([]Item{KeyItem("b", ListV([]Value{CommentV("c", false), Str("x"), MapV([]Item{KeyItem("y", IntV(1))})}))})),
+	}
+	for _, c := range []struct {
+		path, want, err string
+	}{
+		{`["a"]["b"][0]`, "x", ""},
+		{`["a"]["b"][1]["y"]`, "1", ""},
+		{`["a"]["nope"]`, "", `component ["a"]["nope"] not found`},
+		{`["a"]["b"][5]`, "", "out of bounds"},
+		{`["a"][0]`, "", "is not a list"},
+		{`["a"]["b"]["c"]`, "", "not a map"},
+	} {
+		p, _ := ParsePath(c.path)
+		v, err := Lookup(doc, p)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: %v, want error %q", c.path, err, c.err)
+			}
+			continue
+		}
+		if got, _ := v.Canonical(); err != nil || got != c.want {
+			t.Errorf("%s: %q, %v", c.path, got, err)
+		}
+	}
+}
+
+func FuzzParsePath(f *testing.F) {
+	for _, s := range []string{`["a"][0]`, `['b']`, `[`, `]`, `["`, `[""]`, `[1][2]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePath(s)
+		if err != nil {
+			return
+		}
+		// What parses formats to a path that parses to the same steps,
+		// unless a key holds a quote or bracket, which the syntax cannot
+		// escape.
+		if strings.ContainsAny(s, `\`) {
+			return
+		}
+		for _, st := range p {
+			if strings.ContainsAny(st.Key, `"'[]\`) || strings.ContainsFunc(st.Key, func(r rune) bool { return r < ' ' || r > '~' }) {
+				return
+			}
+		}
+		q, err := ParsePath(FormatPath(p))
+		if err != nil || FormatPath(q) != FormatPath(p) {
+			t.Fatalf("%q: %q does not parse back (%v)", s, FormatPath(p), err)
+		}
+	})
+}
