@@ -245,4 +245,3 @@ func FuzzDecryptMutated(f *testing.F) {
 		decryptYAML(t, data, false)
 	})
 }
-
