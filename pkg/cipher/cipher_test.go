@@ -84,7 +84,7 @@ func TestRoundTripTypes(t *testing.T) {
 	now := time.Date(2024, 1, 2, 3, 4, 5, 600000000, time.FixedZone("", -5*3600))
 	for _, v := range []tree.Value{
 		tree.Str("hello"), tree.Str("\x00\xff bytes"), tree.IntV(-7), tree.IntV(math.MaxInt64), tree.FloatV(1e21),
-		tree.FloatV(-0.0), tree.FloatV(math.Inf(1)), tree.BoolV(false), tree.TimeV(now), tree.CommentV(" c", false),
+		tree.FloatV(math.Copysign(0, -1)), tree.FloatV(math.Inf(1)), tree.BoolV(false), tree.TimeV(now), tree.CommentV(" c", false),
 	} {
 		enc, err := c.EncryptValue(v, []byte("k:"))
 		if err != nil {

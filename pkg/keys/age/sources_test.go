@@ -391,6 +391,7 @@ func TestPassphraseProtectedSSHKey(t *testing.T) {
 	rsaKey := testRSA()
 	// EncryptPEMBlock is deprecated, but users still have such keys.
 	der := x509.MarshalPKCS1PrivateKey(rsaKey.key.(*rsa.PrivateKey))
+	//lint:ignore SA1019 the test needs a key in the legacy format users still have.
 	legacy, err := x509.EncryptPEMBlock(rand.Reader, "RSA PRIVATE KEY", der, []byte("pw"), x509.PEMCipherAES256)
 	if err != nil {
 		t.Fatal(err)
