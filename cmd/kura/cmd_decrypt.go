@@ -61,14 +61,12 @@ func (a *app) decrypt(cmd *cobra.Command, io *ioFlags, df *decryptFlags, args []
 	if orderText == "" {
 		orderText = a.getenv("SOPS_DECRYPTION_ORDER")
 	}
-	order, err := keys.ParseOrder(orderText)
+	order, unknown, err := keys.ParseOrder(orderText)
 	if err != nil {
-		code := sopsfile.CodeGeneric
-		var dup *keys.DuplicateTypeError
-		if errors.As(err, &dup) {
-			code = sopsfile.CodeDuplicateDecryptionKey
-		}
-		return &sopsfile.Error{Code: code, Err: err}
+		return &sopsfile.Error{Code: sopsfile.CodeDuplicateDecryptionKey, Err: err}
+	}
+	for _, name := range unknown {
+		a.warnf("ignoring %q in the decryption order: not a key type (known: age, pgp, kms, gcp_kms, azure_kv, hc_vault, hckms)", name)
 	}
 	var path []tree.PathStep
 	if df.extract != "" {

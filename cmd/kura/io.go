@@ -65,9 +65,9 @@ func (a *app) resolve(f *ioFlags, args []string) (*job, error) {
 	}
 	if j.file != "" {
 		if st, err := os.Stat(j.file); errors.Is(err, fs.ErrNotExist) {
-			return nil, &sopsfile.Error{Code: sopsfile.CodeNoFileSpecified, Err: fmt.Errorf("cannot operate on non-existent file %q", j.file)}
+			return nil, inFile(j.file, &sopsfile.Error{Code: sopsfile.CodeNoFileSpecified, Err: errors.New("no such file")})
 		} else if err == nil && st.IsDir() {
-			return nil, &sopsfile.Error{Code: sopsfile.CodeCouldNotReadInput, Err: fmt.Errorf("%s is a directory", j.file)}
+			return nil, inFile(j.file, &sopsfile.Error{Code: sopsfile.CodeCouldNotReadInput, Err: errors.New("is a directory, not a file")})
 		}
 	}
 	j.name = j.file

@@ -13,9 +13,24 @@ import (
 )
 
 // Write replaces path with data. An existing file keeps its permission
-// bits; a new file gets perm. On any error the original file is
+// bits; a new file gets perm. A symbolic link is followed: its target is
+// replaced and the link stays. On any error the original file is
 // untouched and the temporary file is removed.
+//
+// Hard links to the file keep the old content: a rename gives the name a
+// new inode. That is the price of never exposing a half-written file.
 func Write(path string, data []byte, perm fs.FileMode) (err error) {
+	if target, lerr := filepath.EvalSymlinks(path); lerr == nil {
+		path = target
+	} else if !errors.Is(lerr, fs.ErrNotExist) {
+		return lerr
+	} else if dest, rerr := os.Readlink(path); rerr == nil {
+		// A link to a file that does not exist yet: create the target.
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(path), dest)
+		}
+		path = dest
+	}
 	if st, statErr := os.Stat(path); statErr == nil {
 		if !st.Mode().IsRegular() {
 			return fmt.Errorf("%s is not a regular file", path)

@@ -57,3 +57,30 @@ func TestNotRegular(t *testing.T) {
 		t.Error("replaced a directory")
 	}
 }
+
+func TestWriteThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	link := filepath.Join(dir, "link")
+	os.WriteFile(target, []byte("old"), 0o640)
+	if err := os.Symlink("target", link); err != nil {
+		t.Skip("no symlinks here")
+	}
+	if err := Write(link, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "new" {
+		t.Errorf("target holds %q", b)
+	}
+	if st, _ := os.Lstat(link); st.Mode()&os.ModeSymlink == 0 {
+		t.Error("the link was replaced by a file")
+	}
+	// A dangling link gets its target created.
+	os.Symlink("missing", filepath.Join(dir, "dangling"))
+	if err := Write(filepath.Join(dir, "dangling"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "missing")); string(b) != "x" {
+		t.Errorf("dangling link target holds %q", b)
+	}
+}

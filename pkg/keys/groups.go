@@ -52,33 +52,36 @@ func Wrap(dataKey []byte, groups [][]Recipient, threshold int) ([]Group, int, er
 // DefaultOrder is the order key types are tried in when none is given.
 var DefaultOrder = []Type{Age, PGP}
 
-// ParseOrder parses a comma-separated --decryption-order list.
-func ParseOrder(s string) ([]Type, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	var order []Type
-	seen := map[Type]bool{}
+// ParseOrder parses a comma-separated --decryption-order list. As in sops,
+// empty entries (a trailing comma) are skipped and a type named twice is
+// an error. Names that are not key types are returned in unknown, for the
+// caller to warn about: sops accepts them silently, and scripts written
+// for it must keep working.
+func ParseOrder(s string) (order []Type, unknown []string, err error) {
+	seen := map[string]bool{}
 	for _, name := range strings.Split(s, ",") {
 		name = strings.TrimSpace(name)
-		t, ok := ParseType(name)
-		if !ok {
-			return nil, fmt.Errorf("unknown key type %q in the decryption order (known: age, pgp, kms, gcp_kms, azure_kv, hc_vault, hckms)", name)
+		if name == "" {
+			continue
 		}
-		if seen[t] {
-			return nil, &DuplicateTypeError{Type: t}
+		if seen[name] {
+			return nil, nil, &DuplicateTypeError{Name: name}
 		}
-		seen[t] = true
-		order = append(order, t)
+		seen[name] = true
+		if t, ok := ParseType(name); ok {
+			order = append(order, t)
+		} else {
+			unknown = append(unknown, name)
+		}
 	}
-	return order, nil
+	return order, unknown, nil
 }
 
 // DuplicateTypeError is a decryption order that names a type twice.
-type DuplicateTypeError struct{ Type Type }
+type DuplicateTypeError struct{ Name string }
 
 func (e *DuplicateTypeError) Error() string {
-	return fmt.Sprintf("the decryption order names %s twice", e.Type)
+	return fmt.Sprintf("the decryption order names %s twice", e.Name)
 }
 
 // sortForDecryption orders a group's stanzas: the types of order first, in

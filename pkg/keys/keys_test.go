@@ -28,16 +28,16 @@ func TestIdentity(t *testing.T) {
 }
 
 func TestParseOrder(t *testing.T) {
-	o, err := ParseOrder("pgp, age")
-	if err != nil || len(o) != 2 || o[0] != PGP {
-		t.Errorf("%v %v", o, err)
+	o, unknown, err := ParseOrder("pgp, age,")
+	if err != nil || len(o) != 2 || o[0] != PGP || len(unknown) != 0 {
+		t.Errorf("%v %v %v", o, unknown, err)
 	}
 	var dup *DuplicateTypeError
-	if _, err := ParseOrder("age,age"); !errors.As(err, &dup) {
+	if _, _, err := ParseOrder("age,age"); !errors.As(err, &dup) {
 		t.Errorf("duplicate: %v", err)
 	}
-	if _, err := ParseOrder("age,nope"); err == nil || !strings.Contains(err.Error(), "nope") {
-		t.Errorf("unknown: %v", err)
+	if o, unknown, err := ParseOrder("age,nope"); err != nil || len(o) != 1 || strings.Join(unknown, ",") != "nope" {
+		t.Errorf("unknown: %v %v %v", o, unknown, err)
 	}
 }
 

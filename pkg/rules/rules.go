@@ -6,6 +6,7 @@ package rules
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 )
@@ -42,6 +43,25 @@ func (c Config) count() int {
 func (c Config) Validate() error {
 	if c.count() > 1 {
 		return ErrConflict
+	}
+	return nil
+}
+
+// CheckRegexes reports a selector regex that does not compile. Files
+// written by others are read with such a regex matching nothing, as sops
+// does; but encrypting with one would silently leave every value of an
+// encrypted_regex in clear, so new encryptions refuse it.
+func (c Config) CheckRegexes() error {
+	for _, r := range []struct{ name, re string }{
+		{"unencrypted_regex", c.UnencryptedRegex}, {"encrypted_regex", c.EncryptedRegex},
+		{"unencrypted_comment_regex", c.UnencryptedCommentRegex}, {"encrypted_comment_regex", c.EncryptedCommentRegex},
+	} {
+		if r.re == "" {
+			continue
+		}
+		if _, err := regexp.Compile(r.re); err != nil {
+			return fmt.Errorf("%s %q is not a valid regular expression: %w", r.name, r.re, err)
+		}
 	}
 	return nil
 }

@@ -66,3 +66,12 @@ func TestConfig(t *testing.T) {
 		t.Error("default")
 	}
 }
+
+func TestCheckRegexes(t *testing.T) {
+	if err := (Config{EncryptedRegex: "("}).CheckRegexes(); err == nil {
+		t.Error("a bad regex passed")
+	}
+	if err := (Config{EncryptedRegex: "^a$", UnencryptedSuffix: "("}).CheckRegexes(); err != nil {
+		t.Error(err)
+	}
+}

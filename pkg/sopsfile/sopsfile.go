@@ -183,6 +183,9 @@ func Encrypt(docs []tree.Document, opts EncryptOptions) (*File, error) {
 	if err := r.Validate(); err != nil {
 		return nil, &Error{Code: CodeConflictingParameters, Err: err}
 	}
+	if err := r.CheckRegexes(); err != nil {
+		return nil, &Error{Code: CodeGeneric, Err: err}
+	}
 	groups, threshold, err := keys.Wrap(dataKey, opts.Groups, opts.ShamirThreshold)
 	if err != nil {
 		return nil, &Error{Code: CodeGeneric, Err: fmt.Errorf("could not generate data key: %w", err)}
