@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"testing"
 )
 
 // Row is one line of MANIFEST.tsv, by column name.
@@ -66,3 +67,13 @@ func (r Row) Path(column string) string {
 
 // Case returns the directory of the row's case.
 func (r Row) Case() string { return filepath.Join(Dir(), "cases", r["case"]) }
+
+// MustRows reads MANIFEST.tsv or fails the test.
+func MustRows(t testing.TB) []Row {
+	t.Helper()
+	rows, err := Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}

@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+
+	"github.com/kura-secrets/kura/internal/storetest"
 )
 
 // seedFuzz adds every dotenv file sops wrote or read in the corpus.
 func seedFuzz(f *testing.F) {
-	for _, c := range plainCases(f) {
-		f.Add(readFile(f, c.input))
-		f.Add(readFile(f, c.expected))
-	}
-	for _, path := range encryptedFiles(f) {
-		f.Add(readFile(f, path))
-	}
+	storetest.Seed(f, "dotenv", ".env")
 	f.Add([]byte("A=1\nbad"))
 	f.Add([]byte("sops_a=1\nsops_a__list_1=2\n"))
 }

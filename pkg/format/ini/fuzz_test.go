@@ -5,19 +5,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kura-secrets/kura/internal/storetest"
+
 	"github.com/kura-secrets/kura/pkg/format"
 	"github.com/kura-secrets/kura/pkg/tree"
 )
 
 // seedFuzz adds every INI file sops wrote or read in the corpus.
 func seedFuzz(f *testing.F) {
-	for _, c := range plainCases(f) {
-		f.Add(readFile(f, c.input))
-		f.Add(readFile(f, c.expected))
-	}
-	for _, path := range encryptedFiles(f) {
-		f.Add(readFile(f, path))
-	}
+	storetest.Seed(f, "ini", ".ini")
 	f.Add([]byte("[s]\nflag\n"))
 	f.Add([]byte(";\n; b\nk = v\n"))
 	f.Add([]byte("k = \"\"\"a\nb\"\"\"\n[sops]\nversion = \"\"\"x\n\"\"\"\n"))

@@ -10,15 +10,6 @@ import (
 	"github.com/kura-secrets/kura/internal/corpus"
 )
 
-func rows(t testing.TB) []corpus.Row {
-	t.Helper()
-	rs, err := corpus.Rows()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rs
-}
-
 func readFile(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -33,7 +24,7 @@ func readFile(t testing.TB, path string) []byte {
 // emitting it must give exactly what SOPS printed on decrypt.
 func TestCorpusRoundtrip(t *testing.T) {
 	n := 0
-	for _, r := range rows(t) {
+	for _, r := range corpus.MustRows(t) {
 		if r["kind"] != "roundtrip" || r["format"] != "json" || !strings.HasSuffix(r["expected_stdout"], ".json") {
 			continue
 		}
@@ -72,7 +63,7 @@ func TestCorpusRoundtrip(t *testing.T) {
 // from.
 func TestCorpusOutputIsFixedPoint(t *testing.T) {
 	n := 0
-	for _, r := range rows(t) {
+	for _, r := range corpus.MustRows(t) {
 		out := r.Path("expected_stdout")
 		if out == "" || r["exit_code"] != "0" {
 			continue
@@ -174,7 +165,7 @@ func TestCorpusEncryptErrors(t *testing.T) {
 		})
 	}
 	found := 0
-	for _, r := range rows(t) {
+	for _, r := range corpus.MustRows(t) {
 		if r["kind"] == "encrypt-error" && r["format"] == "json" {
 			found++
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kura-secrets/kura/internal/corpus"
+	"github.com/kura-secrets/kura/internal/storetest"
 	"github.com/kura-secrets/kura/pkg/tree"
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -16,40 +17,24 @@ import (
 // and writes it again: the bytes must be identical, which shows that kura
 // writes ENC values, comments and the metadata block as sops does.
 func TestEncryptedFilesReemit(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(corpus.Dir(), "cases", "*", "encrypted.yaml"))
-	if len(files) < 20 {
-		t.Fatalf("found only %d encrypted YAML files", len(files))
+	var files, indent2 []string
+	for _, f := range storetest.EncryptedFiles(t, ".yaml") {
+		switch name := storetest.Name(f); {
+		case strings.HasPrefix(name, "tamper-truncated"):
+			if _, _, err := (Store{}).LoadEncrypted(storetest.Read(t, f)); err == nil {
+				t.Errorf("%s: a truncated file loaded without error", name)
+			}
+		case strings.Contains(name, "indent"):
+			indent2 = append(indent2, f)
+		default:
+			files = append(files, f)
+		}
 	}
-	for _, f := range files {
-		name := filepath.Base(filepath.Dir(f))
-		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := Store{}
-			if strings.Contains(name, "indent") {
-				s.Indent = 2
-			}
-			docs, meta, err := s.LoadEncrypted(data)
-			if strings.HasPrefix(name, "tamper-truncated") {
-				if err == nil {
-					t.Fatal("truncated file loaded without error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := s.EmitEncrypted(docs, meta)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(out, data) {
-				t.Errorf("re-emitted file differs\n--- got\n%s\n--- want\n%s", out, data)
-			}
-		})
+	if len(files) < 20 || len(indent2) != 1 {
+		t.Fatalf("found %d encrypted YAML files and %d with indent 2", len(files), len(indent2))
 	}
+	storetest.CheckEncrypted(t, Store{}, files)
+	storetest.CheckEncrypted(t, Store{Indent: 2}, indent2)
 }
 
 // stripInline forgets which comments were inline, as decrypting an
@@ -70,50 +55,33 @@ func stripValue(v *tree.Value) {
 }
 
 // TestPlainRoundtrips checks the store's half of every YAML roundtrip row
-// whose comments sops encrypts: loading the input and emitting it gives
-// what sops decrypt printed.
+// whose comments sops encrypts (so decryption forgets which were inline):
+// loading the input and emitting it gives what sops decrypt printed.
 func TestPlainRoundtrips(t *testing.T) {
 	rows, err := corpus.Rows()
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	clearComments := map[string]bool{}
 	for _, r := range rows {
-		if r["kind"] != "roundtrip" || r["format"] != "yaml" || !strings.HasSuffix(r["expected_stdout"], ".yaml") {
-			continue
-		}
 		if strings.Contains(r["encrypt_command"], "comment-regex") || strings.Contains(r["encrypt_command"], "encrypted-regex") || r["config"] != "-" {
-			continue // comments left in clear keep their inline place
+			clearComments[r["case"]] = true
 		}
-		n++
-		t.Run(r["case"], func(t *testing.T) {
-			in, err := os.ReadFile(r.Path("input"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := os.ReadFile(r.Path("expected_stdout"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			docs, err := Store{}.LoadPlain(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, d := range docs {
-				stripInline(d)
-			}
-			got, err := Store{}.EmitPlain(docs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("got\n%s\nwant\n%s", got, want)
-			}
-		})
 	}
-	if n < 10 {
-		t.Fatalf("only %d rows checked", n)
+	var cases []storetest.PlainCase
+	for _, c := range storetest.PlainCases(t, "yaml", ".yaml") {
+		if !clearComments[c.Name] {
+			cases = append(cases, c)
+		}
 	}
+	if len(cases) < 10 {
+		t.Fatalf("only %d rows", len(cases))
+	}
+	storetest.CheckPlain(t, Store{}, cases, func(docs []tree.Document) {
+		for _, d := range docs {
+			stripInline(d)
+		}
+	})
 }
 
 // encodeNode is what SOPS does for every scalar: encode the Go value and
