@@ -106,8 +106,8 @@ type legacyFlags struct {
 }
 
 func (l *legacyFlags) register(fs *pflag.FlagSet) {
-	fs.BoolVarP(&l.decrypt, "decrypt", "d", false, "decrypt a file and print the result (sops's legacy form of `kura decrypt`)")
-	fs.BoolVarP(&l.encrypt, "encrypt", "e", false, "encrypt a file and print the result (sops's legacy form of `kura encrypt`)")
+	fs.BoolVarP(&l.decrypt, "decrypt", "d", false, "decrypt a file and print the result (sops's legacy form of kura decrypt)")
+	fs.BoolVarP(&l.encrypt, "encrypt", "e", false, "encrypt a file and print the result (sops's legacy form of kura encrypt)")
 	l.io.register(fs)
 	l.dec.register(fs)
 	l.enc.register(fs)
