@@ -1,0 +1,59 @@
+// Package kurakms is the companion binary kura-kms: the cloud key sources
+// behind the key-source protocol. It lives in a package of its own so that
+// tests can run it in-process, and cmd/kura-kms stays a one-line main.
+package kurakms
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+
+	"github.com/kura-secrets/kura/pkg/keys"
+	"github.com/kura-secrets/kura/pkg/keys/kmsproto"
+)
+
+// Providers returns the key sources kura-kms serves.
+func Providers() map[keys.Type]kmsproto.Provider {
+	return map[keys.Type]kmsproto.Provider{}
+}
+
+const usage = `kura-kms is kura's companion for cloud keys: AWS KMS, GCP KMS, Azure Key
+Vault and HashiCorp Vault transit. kura starts it when a file or a flag
+names such a key and talks to it on standard input and output (see
+docs/key-source-protocol.md); you do not run it yourself.
+
+Credentials come from each service's usual places: the AWS SDK chain
+(AWS_PROFILE, ~/.aws, AWS_ENDPOINT_URL_KMS...), Google Application Default
+Credentials or GOOGLE_CREDENTIALS / GOOGLE_OAUTH_ACCESS_TOKEN, Azure's
+DefaultAzureCredential, and VAULT_ADDR / VAULT_TOKEN or ~/.vault-token.
+
+usage: kura-kms            serve the protocol on standard input and output
+       kura-kms version    print the version
+`
+
+// Main runs kura-kms and returns its exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, version string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "version", "--version", "-v":
+			fmt.Fprintf(stdout, "kura-kms %s (protocol %d)\n", version, kmsproto.Version)
+			return 0
+		case "help", "--help", "-h":
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "kura-kms: error: unknown argument %q\n%s", args[0], usage)
+		return 2
+	}
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	if err := kmsproto.Serve(stdin, stdout, Providers(), nil); err != nil {
+		fmt.Fprintf(stderr, "kura-kms: error: %v\n", err)
+		return 1
+	}
+	return 0
+}
