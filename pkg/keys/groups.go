@@ -88,20 +88,8 @@ func (e *DuplicateTypeError) Error() string {
 // that order, then the rest in load order. The sort is stable, so keys of
 // one type keep the file's order.
 func sortForDecryption(g Group, order []Type) Group {
-	if len(order) == 0 {
-		order = DefaultOrder
-	}
-	rank := map[Type]int{}
-	for i, t := range order {
-		rank[t] = i
-	}
-	for i, t := range LoadOrder {
-		if _, ok := rank[t]; !ok {
-			rank[t] = len(order) + i
-		}
-	}
 	sorted := append(Group(nil), g...)
-	sort.SliceStable(sorted, func(i, j int) bool { return rank[sorted[i].Type] < rank[sorted[j].Type] })
+	sort.SliceStable(sorted, func(i, j int) bool { return typeRank(sorted[i].Type, order) < typeRank(sorted[j].Type, order) })
 	return sorted
 }
 
@@ -114,7 +102,7 @@ type KeyFailure struct {
 }
 
 // RecoverError explains why the data key could not be recovered: every
-// key that was tried, and how.
+// key that was tried, and how it failed.
 type RecoverError struct {
 	Groups    int
 	Succeeded int
@@ -122,36 +110,71 @@ type RecoverError struct {
 	Failures  []KeyFailure
 }
 
+func reason(err error) string {
+	if errors.Is(err, ErrNoIdentity) {
+		msg := err.Error()
+		if msg == ErrNoIdentity.Error() {
+			return "no matching identity"
+		}
+		return msg
+	}
+	return err.Error()
+}
+
 func (e *RecoverError) Error() string {
-	var b strings.Builder
-	b.WriteString("could not recover the data key: ")
 	if e.Groups > 1 {
-		fmt.Fprintf(&b, "%d of %d key groups decrypted, %d needed; ", e.Succeeded, e.Groups, e.Threshold)
+		return fmt.Sprintf("could not recover the data key: %d of %d key groups decrypted, %d needed", e.Succeeded, e.Groups, e.Threshold)
 	}
 	if len(e.Failures) == 0 {
-		b.WriteString("the file names no usable key")
-		return b.String()
+		return "could not recover the data key: the file names no usable key"
 	}
 	var parts []string
 	for _, f := range e.Failures {
-		reason := f.Err.Error()
-		if errors.Is(f.Err, ErrNoIdentity) {
-			reason = "no matching identity"
-		}
-		parts = append(parts, fmt.Sprintf("%s %s: %s", f.Type, f.Identity, reason))
+		parts = append(parts, fmt.Sprintf("%s %s: %s", f.Type, f.Identity, reason(f.Err)))
 	}
-	b.WriteString(strings.Join(parts, "; "))
-	return b.String()
+	return "could not recover the data key: " + strings.Join(parts, "; ")
+}
+
+// Details gives one line per failed key group of a Shamir file, saying
+// which keys were tried and why each failed.
+func (e *RecoverError) Details() []string {
+	if e.Groups < 2 {
+		return nil
+	}
+	byGroup := map[int][]string{}
+	for _, f := range e.Failures {
+		byGroup[f.Group] = append(byGroup[f.Group], fmt.Sprintf("%s %s: %s", f.Type, f.Identity, reason(f.Err)))
+	}
+	var lines []string
+	for g := 0; g < e.Groups; g++ {
+		if msgs, ok := byGroup[g]; ok {
+			lines = append(lines, fmt.Sprintf("key group %d failed: %s", g, strings.Join(msgs, "; ")))
+		}
+	}
+	return lines
 }
 
 // Recover unwraps the data key with the sources at hand: the first key of
-// the single group that works, or enough Shamir shares from several
-// groups. Every group is attempted.
+// the single group that works, or Shamir shares from enough groups. With
+// several groups, those whose keys come first in the decryption order are
+// tried first, and recovery stops as soon as the threshold is met, so a
+// slow cloud key is not asked when local keys suffice.
 func Recover(groups []Group, threshold int, order []Type, sources map[Type]Unwrapper) ([]byte, error) {
 	rerr := &RecoverError{Groups: len(groups)}
+	need := 1
+	if len(groups) > 1 {
+		need = threshold
+		if need < 2 {
+			need = 2
+		}
+		rerr.Threshold = need
+	}
 	var payloads [][]byte
-	for gi, g := range groups {
-		for _, s := range sortForDecryption(g, order) {
+	for _, gi := range groupOrder(groups, order) {
+		if len(payloads) >= need {
+			break
+		}
+		for _, s := range sortForDecryption(groups[gi], order) {
 			src := sources[s.Type]
 			if src == nil {
 				rerr.Failures = append(rerr.Failures, KeyFailure{gi, s.Identity(), s.Type, fmt.Errorf("%w (kura has no %s key source configured)", ErrNoIdentity, s.Type)})
@@ -167,25 +190,50 @@ func Recover(groups []Group, threshold int, order []Type, sources map[Type]Unwra
 		}
 	}
 	rerr.Succeeded = len(payloads)
-	if len(groups) == 1 {
-		if len(payloads) == 1 {
-			return payloads[0], nil
-		}
-		return nil, rerr
-	}
-	need := threshold
-	if need < 2 {
-		need = 2
-	}
-	rerr.Threshold = need
 	if len(payloads) < need {
 		return nil, rerr
+	}
+	if len(groups) == 1 {
+		return payloads[0], nil
 	}
 	key, err := shamir.Combine(payloads)
 	if err != nil {
 		return nil, fmt.Errorf("combining Shamir shares: %w", err)
 	}
 	return key, nil
+}
+
+// groupOrder returns the indices of groups, those whose best key comes
+// earliest in the decryption order first; ties keep the file's order.
+func groupOrder(groups []Group, order []Type) []int {
+	idx := make([]int, len(groups))
+	best := make([]int, len(groups))
+	for i, g := range groups {
+		idx[i] = i
+		best[i] = 1 << 30
+		if sorted := sortForDecryption(g, order); len(sorted) > 0 {
+			best[i] = typeRank(sorted[0].Type, order)
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return best[idx[a]] < best[idx[b]] })
+	return idx
+}
+
+func typeRank(t Type, order []Type) int {
+	if len(order) == 0 {
+		order = DefaultOrder
+	}
+	for i, o := range order {
+		if o == t {
+			return i
+		}
+	}
+	for i, o := range LoadOrder {
+		if o == t {
+			return len(order) + i
+		}
+	}
+	return 1 << 20
 }
 
 // RecoverHint suggests what to do about a failed recovery.

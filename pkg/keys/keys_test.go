@@ -88,3 +88,36 @@ func TestRecover(t *testing.T) {
 		t.Errorf("no source: %v", err)
 	}
 }
+
+func TestRecoverShamirStopsAtThreshold(t *testing.T) {
+	// Three groups, threshold 2: one slow cloud key, two age keys. With
+	// the default order the age groups come first and the cloud key is
+	// never asked.
+	share := func(i byte) string { return string([]byte{i, i, i}) }
+	groups := []Group{
+		{{Type: KMS, ARN: "arn:slow", Enc: share(1)}},
+		{{Type: Age, Recipient: "a", Enc: share(2)}},
+		{{Type: Age, Recipient: "b", Enc: share(3)}},
+	}
+	rec := &recorder{works: map[string]bool{"a": true, "b": true, "arn:slow": true}}
+	if _, err := Recover(groups, 2, nil, map[Type]Unwrapper{Age: rec, KMS: rec}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rec.tried, ",") != "a,b" {
+		t.Errorf("tried %v, want the two age keys only", rec.tried)
+	}
+	// Too few groups: the error has one line per failed group.
+	rec = &recorder{works: map[string]bool{"a": true}}
+	_, err := Recover(groups, 2, nil, map[Type]Unwrapper{Age: rec})
+	var rerr *RecoverError
+	if !errors.As(err, &rerr) {
+		t.Fatalf("got %v", err)
+	}
+	if !strings.Contains(err.Error(), "1 of 3 key groups decrypted, 2 needed") {
+		t.Errorf("summary: %v", err)
+	}
+	d := rerr.Details()
+	if len(d) != 2 || !strings.HasPrefix(d[0], "key group 0 failed: kms arn:slow:") || !strings.HasPrefix(d[1], "key group 2 failed: age b: no matching identity") {
+		t.Errorf("details: %q", d)
+	}
+}
