@@ -11,12 +11,21 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kura-secrets/kura/pkg/keys"
+	"github.com/kura-secrets/kura/pkg/keys/awskms"
+	"github.com/kura-secrets/kura/pkg/keys/azkv"
+	"github.com/kura-secrets/kura/pkg/keys/gcpkms"
+	"github.com/kura-secrets/kura/pkg/keys/hcvault"
 	"github.com/kura-secrets/kura/pkg/keys/kmsproto"
 )
 
 // Providers returns the key sources kura-kms serves.
 func Providers() map[keys.Type]kmsproto.Provider {
-	return map[keys.Type]kmsproto.Provider{}
+	return map[keys.Type]kmsproto.Provider{
+		keys.Vault:   hcvault.New(),
+		keys.AzureKV: azkv.New(),
+		keys.KMS:     awskms.New(),
+		keys.GCPKMS:  gcpkms.New(),
+	}
 }
 
 const usage = `kura-kms is kura's companion for cloud keys: AWS KMS, GCP KMS, Azure Key
