@@ -249,11 +249,13 @@ func stringNode(s string) *yaml.Node {
 	switch {
 	case strings.Contains(s, "\n"):
 		n.Style = yaml.LiteralStyle
+	case s == "<<":
+		// yaml.v3 up to v3.0.4, which sops uses, writes the string "<<"
+		// plain, reads it back as a merge key and so writes it again as
+		// "!!merge <<". Later versions quote it instead. Write the tag
+		// explicitly to keep sops's output whatever version is linked.
+		n.Tag, n.Style = "!!merge", yaml.TaggedStyle
 	case plainIsString(s):
-		if s == "<<" {
-			// Read back, a plain "<<" is a merge key.
-			n.Tag = "!!merge"
-		}
 	default:
 		n.Style = yaml.DoubleQuotedStyle
 	}

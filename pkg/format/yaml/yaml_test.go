@@ -127,7 +127,15 @@ var tricky = []string{
 // gets from yaml.v3's Encode round trip, as a key, a value and a list
 // element.
 func TestScalarNodeMatchesEncode(t *testing.T) {
+	// "<<" is the one string whose output changed after v3.0.4, the
+	// version sops uses: check it against sops's output.
+	if got, want := marshalIn(t, stringNode("<<"), stringNode("<<")), "!!merge <<: !!merge <<\nlist:\n    - !!merge <<\n"; got != want {
+		t.Errorf("\"<<\": got %q, want %q", got, want)
+	}
 	for _, s := range tricky {
+		if s == "<<" {
+			continue
+		}
 		want := marshalIn(t, encodeNode(t, s), encodeNode(t, s))
 		got := marshalIn(t, stringNode(s), stringNode(s))
 		if got != want {
@@ -142,7 +150,7 @@ func FuzzScalarNodeMatchesEncode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		var n yaml.Node
-		if n.Encode(s) != nil {
+		if n.Encode(s) != nil || s == "<<" {
 			return
 		}
 		want := marshalIn(t, encodeNode(t, s), encodeNode(t, s))
