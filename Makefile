@@ -11,6 +11,7 @@ all: build
 
 build:
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/kura ./cmd/kura
+	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/kura-kms ./cmd/kura-kms
 
 test:
 	go test -count=1 ./...

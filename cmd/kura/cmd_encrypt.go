@@ -19,7 +19,7 @@ type encryptFlags struct {
 }
 
 func (f *encryptFlags) register(fs *pflag.FlagSet) {
-	fs.StringVarP(&f.keys.age, "age", "a", "", "comma-separated age recipients (age1... or ssh-... public keys; also SOPS_AGE_RECIPIENTS)")
+	f.keys.register(fs)
 	f.selection.register(fs)
 	fs.IntVar(&f.threshold, "shamir-secret-sharing-threshold", 0, "number of key groups needed to decrypt (default: all)")
 }
@@ -84,7 +84,7 @@ func (a *app) encryptJob(j *job, io *ioFlags, ef *encryptFlags) error {
 	if err != nil {
 		return &sopsfile.Error{Code: sopsfile.CodeGeneric, Err: fmt.Errorf("error loading config: %w", err)}
 	}
-	groups, err := a.recipientGroups(&ef.keys, rule)
+	groups, err := a.recipientGroups(ef.keys, rule)
 	if err != nil {
 		return sopsfile.Wrap(sopsfile.CodeGeneric, err)
 	}

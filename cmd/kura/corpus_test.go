@@ -30,51 +30,6 @@ func origin(r corpus.Row, byCase map[string]corpus.Row) corpus.Row {
 	}
 }
 
-// encryptNeedsPGP reports whether encrypting a row's input names PGP keys.
-func encryptNeedsPGP(t *testing.T, r corpus.Row) bool {
-	t.Helper()
-	text := r["encrypt_command"]
-	if p := r.Path("config"); p != "" {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		text += string(b)
-	}
-	return strings.Contains(strings.ToLower(text), "pgp")
-}
-
-// decryptNeedsPGP reports whether a decrypt row can only give its result
-// with a PGP key: it must succeed (or fail after recovering the data key)
-// and no set of age keys it supplies can decrypt its file.
-func decryptNeedsPGP(r corpus.Row, byCase map[string]corpus.Row) bool {
-	if r["exit_code"] == "128" {
-		return false // failing to recover the key needs no key at all
-	}
-	supplied := map[string]bool{}
-	switch r["keys_supplied"] {
-	case "all", "-", "":
-		supplied = map[string]bool{"age1": true, "age2": true, "pgp1": true, "pgp2": true}
-	case "none":
-	default:
-		for _, k := range strings.Split(r["keys_supplied"], "+") {
-			supplied[k] = true
-		}
-	}
-	for _, alt := range strings.Split(origin(r, byCase)["decrypts_with"], "|") {
-		ok := true
-		for _, k := range strings.Split(strings.TrimSpace(alt), "+") {
-			if !strings.HasPrefix(k, "age") || !supplied[k] {
-				ok = false
-			}
-		}
-		if ok {
-			return false
-		}
-	}
-	return true
-}
-
 // shellWords splits a manifest command line: words separated by spaces,
 // single and double quotes as in sh, and nothing from a redirection on.
 func shellWords(t *testing.T, s string) []string {
@@ -113,7 +68,7 @@ func shellWords(t *testing.T, s string) []string {
 
 // keyEnv gives the process exactly the keys a row supplies, and a home
 // directory of its own so that no key of the user's is found.
-func keyEnv(t *testing.T, supplied string) {
+func keyEnv(t *testing.T, gpg *gnupgHomes, supplied string) {
 	t.Helper()
 	home := t.TempDir()
 	t.Setenv("HOME", home)
@@ -121,18 +76,21 @@ func keyEnv(t *testing.T, supplied string) {
 	for _, v := range []string{"SOPS_AGE_KEY", "SOPS_AGE_KEY_CMD", "SOPS_AGE_SSH_PRIVATE_KEY_FILE", "SOPS_AGE_SSH_PRIVATE_KEY_CMD", "SOPS_AGE_RECIPIENTS", "SOPS_CONFIG", "SOPS_DECRYPTION_ORDER"} {
 		t.Setenv(v, "")
 	}
-	var ages []string
+	var ages, pgps []string
 	switch supplied {
 	case "all", "-", "":
-		ages = []string{"age1", "age2"}
+		ages, pgps = []string{"age1", "age2"}, []string{"pgp1", "pgp2"}
 	case "none":
 	default:
 		for _, k := range strings.Split(supplied, "+") {
 			if strings.HasPrefix(k, "age") {
 				ages = append(ages, k)
+			} else {
+				pgps = append(pgps, k)
 			}
 		}
 	}
+	t.Setenv("GNUPGHOME", gpg.home(t, pgps))
 	switch len(ages) {
 	case 0:
 		t.Setenv("SOPS_AGE_KEY_FILE", "")
@@ -141,6 +99,54 @@ func keyEnv(t *testing.T, supplied string) {
 	default:
 		t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(corpus.KeysDir(), "age-all-identities.txt"))
 	}
+}
+
+// gnupgHomes makes GnuPG homes holding given sets of PGP test keys, once
+// per set, and removes them (stopping their agents) when the test that
+// made it ends.
+type gnupgHomes struct {
+	parent *testing.T
+	homes  map[string]string
+}
+
+func newGnupgHomes(t *testing.T) *gnupgHomes {
+	g := &gnupgHomes{parent: t, homes: map[string]string{}}
+	t.Cleanup(func() {
+		for _, home := range g.homes {
+			exec.Command("gpgconf", "--homedir", home, "--kill", "all").Run()
+			os.RemoveAll(home)
+		}
+	})
+	return g
+}
+
+// home returns a GnuPG home holding exactly the named keys, imported with
+// the real gpg.
+func (g *gnupgHomes) home(t *testing.T, names []string) string {
+	t.Helper()
+	id := strings.Join(names, "+")
+	if home, ok := g.homes[id]; ok {
+		return home
+	}
+	if _, err := exec.LookPath("gpg"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("gpg is not installed; .ci/run installs it")
+		}
+		t.Skip("gpg is not installed")
+	}
+	home, err := os.MkdirTemp("", "kura-gnupg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(home, 0o700)
+	g.homes[id] = home
+	for _, n := range names {
+		cmd := exec.Command("gpg", "--batch", "--quiet", "--homedir", home, "--import", filepath.Join(corpus.KeysDir(), n+".sec.asc"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("importing %s: %v\n%s", n, err, out)
+		}
+	}
+	return home
 }
 
 func runKura(t *testing.T, args []string) (code int, stdout, stderr []byte) {
@@ -155,6 +161,7 @@ func runKura(t *testing.T, args []string) (code int, stdout, stderr []byte) {
 // nothing on standard output on failure. The sops-3.13.2-bug row must
 // decrypt (with exit 0) to the correct plaintext.
 func TestCorpusDecrypt(t *testing.T) {
+	gpg := newGnupgHomes(t)
 	rows, err := corpus.Rows()
 	if err != nil {
 		t.Fatal(err)
@@ -172,10 +179,7 @@ func TestCorpusDecrypt(t *testing.T) {
 		}
 		n++
 		t.Run(r["case"], func(t *testing.T) {
-			if decryptNeedsPGP(r, byCase) {
-				t.Skip("needs the PGP key source, which the key-sources issue adds")
-			}
-			keyEnv(t, r["keys_supplied"])
+			keyEnv(t, gpg, r["keys_supplied"])
 			t.Chdir(r.Case())
 			args := shellWords(t, r["decrypt_command"])[1:]
 			code, stdout, stderr := runKura(t, args)
@@ -214,6 +218,7 @@ func TestCorpusDecrypt(t *testing.T) {
 // TestCorpusEncryptErrors runs every encrypt-error row: kura must refuse
 // the input with sops's exit code and write nothing on standard output.
 func TestCorpusEncryptErrors(t *testing.T) {
+	gpg := newGnupgHomes(t)
 	rows, err := corpus.Rows()
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +230,7 @@ func TestCorpusEncryptErrors(t *testing.T) {
 		}
 		n++
 		t.Run(r["case"], func(t *testing.T) {
-			keyEnv(t, "all")
+			keyEnv(t, gpg, "all")
 			dir := t.TempDir()
 			copyCase(t, r.Case(), dir)
 			t.Chdir(dir)
@@ -287,6 +292,7 @@ func expandKeys(t *testing.T, args []string) []string {
 // kura and has the real sops 3.13.2 decrypt the result: it must print the
 // bytes sops printed for its own encryption.
 func TestCorpusEncryptReadBySops(t *testing.T) {
+	gpg := newGnupgHomes(t)
 	sops, err := exec.LookPath("sops")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -306,10 +312,7 @@ func TestCorpusEncryptReadBySops(t *testing.T) {
 			continue
 		}
 		t.Run(r["case"], func(t *testing.T) {
-			if encryptNeedsPGP(t, r) {
-				t.Skip("needs the PGP key source, which the key-sources issue adds")
-			}
-			keyEnv(t, "all")
+			keyEnv(t, gpg, "all")
 			dir := t.TempDir()
 			copyCase(t, r.Case(), dir)
 			t.Chdir(dir)

@@ -4,23 +4,84 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/kura-secrets/kura/pkg/config"
 	"github.com/kura-secrets/kura/pkg/keys"
 	"github.com/kura-secrets/kura/pkg/keys/age"
+	"github.com/kura-secrets/kura/pkg/keys/companion"
+	"github.com/kura-secrets/kura/pkg/keys/pgp"
 	"github.com/kura-secrets/kura/pkg/sopsfile"
 )
 
-// keyFlags name master keys on the command line.
+// keyFlags name master keys on the command line, as sops names them.
 type keyFlags struct {
-	age string
+	age, pgp, kms, awsProfile, encryptionContext, gcpKMS, azureKV, vault, hckms string
+}
+
+func (k *keyFlags) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&k.age, "age", "a", "", "comma-separated age recipients (age1... or ssh-... public keys; also SOPS_AGE_RECIPIENTS)")
+	fs.StringVarP(&k.pgp, "pgp", "p", "", "comma-separated PGP fingerprints (also SOPS_PGP_FP)")
+	fs.StringVarP(&k.kms, "kms", "k", "", "comma-separated AWS KMS key ARNs, each optionally +ROLE_ARN (also SOPS_KMS_ARN)")
+	fs.StringVar(&k.awsProfile, "aws-profile", "", "AWS profile for the --kms keys")
+	fs.StringVar(&k.encryptionContext, "encryption-context", "", "AWS KMS encryption context for the --kms keys: comma-separated key:value pairs")
+	fs.StringVar(&k.gcpKMS, "gcp-kms", "", "comma-separated GCP KMS key resource IDs (also SOPS_GCP_KMS_IDS)")
+	fs.StringVar(&k.azureKV, "azure-kv", "", "comma-separated Azure Key Vault key URLs (also SOPS_AZURE_KEYVAULT_URLS)")
+	fs.StringVar(&k.vault, "hc-vault-transit", "", "comma-separated HashiCorp Vault transit key URIs (also SOPS_VAULT_URIS)")
+	fs.StringVar(&k.hckms, "hckms", "", "comma-separated HuaweiCloud KMS keys, REGION:KEY-UUID, served by a kura-keysource-hckms companion (also SOPS_HUAWEICLOUD_KMS_IDS)")
+}
+
+// withEnv fills empty flags from their environment variables.
+func (k keyFlags) withEnv(getenv func(string) string) keyFlags {
+	for _, f := range []struct {
+		dst *string
+		env string
+	}{
+		{&k.age, "SOPS_AGE_RECIPIENTS"}, {&k.pgp, "SOPS_PGP_FP"}, {&k.kms, "SOPS_KMS_ARN"},
+		{&k.gcpKMS, "SOPS_GCP_KMS_IDS"}, {&k.azureKV, "SOPS_AZURE_KEYVAULT_URLS"}, {&k.vault, "SOPS_VAULT_URIS"},
+		{&k.hckms, "SOPS_HUAWEICLOUD_KMS_IDS"},
+	} {
+		if *f.dst == "" {
+			*f.dst = getenv(f.env)
+		}
+	}
+	return k
+}
+
+func (k keyFlags) any() bool {
+	return k.age != "" || k.pgp != "" || k.kms != "" || k.gcpKMS != "" || k.azureKV != "" || k.vault != "" || k.hckms != ""
+}
+
+// cloud returns the companion source, created on first use. Its processes
+// end when the run ends (app.close).
+func (a *app) cloud() *companion.Source {
+	if a.companion == nil {
+		a.companion = &companion.Source{Stderr: a.stderr}
+		if v := a.getenv("KURA_KMS_TIMEOUT"); v != "" {
+			if d, err := time.ParseDuration(v); err == nil && d > 0 {
+				a.companion.Timeout = d
+			} else {
+				a.warnf("ignoring KURA_KMS_TIMEOUT=%q: not a duration such as 10s", v)
+			}
+		}
+	}
+	return a.companion
 }
 
 // unwrappers returns the key sources that can unwrap data keys on this
-// machine.
+// machine. Nothing is started or read until a stanza needs it.
 func (a *app) unwrappers() map[keys.Type]keys.Unwrapper {
+	cloud := a.cloud()
 	return map[keys.Type]keys.Unwrapper{
-		keys.Age: age.NewIdentities(age.DefaultEnv()),
+		keys.Age:     age.NewIdentities(age.DefaultEnv()),
+		keys.PGP:     pgp.NewSource(pgp.DefaultEnv()),
+		keys.KMS:     cloud,
+		keys.GCPKMS:  cloud,
+		keys.AzureKV: cloud,
+		keys.Vault:   cloud,
+		keys.HCKMS:   cloud,
 	}
 }
 
@@ -36,16 +97,93 @@ func splitList(s string) []string {
 	return out
 }
 
+// keySpec lists master keys by type, before they become recipients.
+type keySpec struct {
+	kms               []keys.Stanza
+	gcp, azure, vault []string
+	hckms             []string
+	pgp, age          []string
+}
+
+// recipients turns a spec into recipients in sops's order: kms, gcp_kms,
+// hckms, azure_kv, pgp, hc_vault, age.
+func (a *app) recipients(s keySpec) ([]keys.Recipient, error) {
+	var out []keys.Recipient
+	cloud := a.cloud()
+	for _, st := range s.kms {
+		out = append(out, cloud.Recipient(st))
+	}
+	parsed := []struct {
+		list  []string
+		parse func(string) (keys.Stanza, error)
+	}{
+		{s.gcp, companion.ParseGCP}, {s.hckms, companion.ParseHCKMS}, {s.azure, companion.ParseAzure},
+	}
+	for _, p := range parsed {
+		for _, v := range p.list {
+			st, err := p.parse(v)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, cloud.Recipient(st))
+		}
+	}
+	for _, fp := range s.pgp {
+		r, err := pgp.ParseRecipient(fp)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	for _, v := range s.vault {
+		st, err := companion.ParseVault(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cloud.Recipient(st))
+	}
+	for _, v := range s.age {
+		r, err := age.ParseRecipient(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return dedupRecipients(out), nil
+}
+
+// dedupRecipients drops keys named twice: they would wrap the same key
+// twice for the same person.
+func dedupRecipients(rs []keys.Recipient) []keys.Recipient {
+	seen := map[string]bool{}
+	out := rs[:0]
+	for _, r := range rs {
+		if !seen[r.Identity()] {
+			seen[r.Identity()] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // recipientGroups works out the key groups to encrypt for: the keys named
 // by flags or their environment variables, all in one group, if any;
 // otherwise those of the matching creation rule.
-func (a *app) recipientGroups(k *keyFlags, rule *config.CreationRule) ([][]keys.Recipient, error) {
-	ageList := k.age
-	if ageList == "" {
-		ageList = a.getenv("SOPS_AGE_RECIPIENTS")
+func (a *app) recipientGroups(flags keyFlags, rule *config.CreationRule) ([][]keys.Recipient, error) {
+	k := flags.withEnv(a.getenv)
+	ctx, err := companion.ParseEncryptionContext(k.encryptionContext)
+	if err != nil {
+		return nil, &sopsfile.Error{Code: sopsfile.CodeInvalidEncryptionCtx, Err: err}
 	}
-	if ageList != "" {
-		rs, err := ageRecipients(splitList(ageList))
+	if k.any() {
+		kms, err := companion.ParseKMSList(k.kms, ctx, k.awsProfile)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := a.recipients(keySpec{
+			kms: kms, gcp: splitList(k.gcpKMS), hckms: splitList(k.hckms), azure: splitList(k.azureKV),
+			pgp: splitList(k.pgp), vault: splitList(k.vault), age: splitList(k.age),
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -53,27 +191,50 @@ func (a *app) recipientGroups(k *keyFlags, rule *config.CreationRule) ([][]keys.
 	}
 	if rule == nil {
 		return nil, &sopsfile.Error{Code: sopsfile.CodeGeneric,
-			Err:  errors.New("no keys to encrypt for: no .sops.yaml creation rule, and no --age (or SOPS_AGE_RECIPIENTS) given"),
+			Err:  errors.New("no keys to encrypt for: no .sops.yaml creation rule, and no --age, --pgp, --kms, --gcp-kms, --azure-kv or --hc-vault-transit given"),
 			Hint: "make a key with age-keygen and pass its public key: kura encrypt --age age1... FILE"}
 	}
 	if len(rule.KeyGroups) > 0 {
 		var groups [][]keys.Recipient
 		for i, g := range rule.KeyGroups {
-			if err := supported(g.PGP, g.GCPKMS, g.Vault, g.HCKMS, len(g.KMS), len(g.AzureKeyVault)); err != nil {
-				return nil, fmt.Errorf("creation rule %d, key group %d: %w", rule.Index, i, err)
+			spec := keySpec{gcp: g.GCPKMS, hckms: g.HCKMS, vault: g.Vault, pgp: g.PGP, age: g.Age}
+			for _, kk := range g.KMS {
+				st, err := companion.ParseKMS(kk.ARN, kk.Context, kk.AWSProfile)
+				if err != nil {
+					return nil, fmt.Errorf("creation rule %d, key group %d: %w", rule.Index, i, err)
+				}
+				if kk.Role != "" {
+					st.Role = kk.Role
+				}
+				spec.kms = append(spec.kms, st)
 			}
-			rs, err := ageRecipients(g.Age)
+			for _, az := range g.AzureKeyVault {
+				u := strings.TrimSuffix(az.VaultURL, "/") + "/keys/" + az.Key
+				if az.Version != "" {
+					u += "/" + az.Version
+				}
+				spec.azure = append(spec.azure, u)
+			}
+			rs, err := a.recipients(spec)
 			if err != nil {
 				return nil, fmt.Errorf("creation rule %d, key group %d: %w", rule.Index, i, err)
+			}
+			if len(rs) == 0 {
+				return nil, fmt.Errorf("creation rule %d, key group %d names no keys", rule.Index, i)
 			}
 			groups = append(groups, rs)
 		}
 		return groups, nil
 	}
-	if err := supported(rule.PGP, rule.GCPKMS, rule.VaultURIs, rule.HCKMS, len(rule.KMS), len(rule.AzureKeyVault)); err != nil {
-		return nil, fmt.Errorf("creation rule %d: %w", rule.Index, err)
+	var kms []keys.Stanza
+	for _, arn := range rule.KMS {
+		st, err := companion.ParseKMS(arn, ctx, rule.AWSProfile)
+		if err != nil {
+			return nil, fmt.Errorf("creation rule %d: %w", rule.Index, err)
+		}
+		kms = append(kms, st)
 	}
-	rs, err := ageRecipients(rule.Age)
+	rs, err := a.recipients(keySpec{kms: kms, gcp: rule.GCPKMS, hckms: rule.HCKMS, azure: rule.AzureKeyVault, pgp: rule.PGP, vault: rule.VaultURIs, age: rule.Age})
 	if err != nil {
 		return nil, fmt.Errorf("creation rule %d: %w", rule.Index, err)
 	}
@@ -81,44 +242,4 @@ func (a *app) recipientGroups(k *keyFlags, rule *config.CreationRule) ([][]keys.
 		return nil, fmt.Errorf("creation rule %d names no keys, and none were given on the command line", rule.Index)
 	}
 	return [][]keys.Recipient{rs}, nil
-}
-
-// supported refuses key types this build cannot wrap for, rather than
-// silently leaving them out of a file.
-func supported(pgp, gcp, vault, hckms []string, kms, azure int) error {
-	var names []string
-	if len(pgp) > 0 {
-		names = append(names, "pgp")
-	}
-	if kms > 0 {
-		names = append(names, "kms")
-	}
-	if len(gcp) > 0 {
-		names = append(names, "gcp_kms")
-	}
-	if azure > 0 {
-		names = append(names, "azure_keyvault")
-	}
-	if len(vault) > 0 {
-		names = append(names, "hc_vault")
-	}
-	if len(hckms) > 0 {
-		names = append(names, "hckms")
-	}
-	if len(names) > 0 {
-		return fmt.Errorf("this kura cannot encrypt for %s keys; it supports age keys", strings.Join(names, ", "))
-	}
-	return nil
-}
-
-func ageRecipients(list []string) ([]keys.Recipient, error) {
-	var out []keys.Recipient
-	for _, s := range list {
-		r, err := age.ParseRecipient(s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kura-secrets/kura/pkg/keys/companion"
 	"github.com/kura-secrets/kura/pkg/sopsfile"
 )
 
@@ -26,6 +27,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.Execute()
+	if a.companion != nil {
+		if cerr := a.companion.Close(); cerr != nil && err == nil {
+			a.warnf("the key-source companion did not stop cleanly: %v", cerr)
+		}
+	}
 	return a.report(err)
 }
 
@@ -37,6 +43,8 @@ type app struct {
 	getenv         func(string) string
 
 	global globalFlags
+	// companion runs the cloud key sources, started on first use.
+	companion *companion.Source
 }
 
 // usageError is a mistake on the command line.
@@ -77,6 +85,12 @@ func (a *app) report(err error) int {
 	}
 	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
 	fmt.Fprintf(a.stderr, "kura: error: %s\n", msg)
+	var detailed interface{ Details() []string }
+	if errors.As(err, &detailed) {
+		for _, line := range detailed.Details() {
+			fmt.Fprintf(a.stderr, "kura:   %s\n", line)
+		}
+	}
 	if hint := sopsfile.HintOf(err); hint != "" {
 		fmt.Fprintf(a.stderr, "kura: hint: %s\n", hint)
 	}

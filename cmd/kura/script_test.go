@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/kura-secrets/kura/internal/kurakms"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -24,8 +26,10 @@ import (
 // runs the package's tests as usual.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"kura":   main,
-		"keycmd": keycmd,
+		"kura": main,
+		// The companion runs from the test binary as it runs from its own.
+		"kura-kms": func() { os.Exit(kurakms.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, "test")) },
+		"keycmd":   keycmd,
 	})
 }
 
