@@ -165,7 +165,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := Parse(s)
-		m := encPattern.FindStringSubmatch(s)
+		m := encPattern().FindStringSubmatch(s)
 		if (m == nil) != (err == ErrNotEncrypted) {
 			t.Fatalf("%q: pattern match %v, Parse error %v", s, m != nil, err)
 		}

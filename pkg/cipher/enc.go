@@ -13,6 +13,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Value types as written in the type field.
@@ -49,13 +50,15 @@ func IsEncrypted(s string) bool { return strings.HasPrefix(s, encPrefix) }
 // encPattern is the grammar as SOPS matches it: anchored at the start only,
 // greedy fields, anything after the last "]" ignored. Parse uses it only for
 // strings where the fast split could disagree with it.
-var encPattern = regexp.MustCompile(`^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`)
+var encPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`)
+})
 
 // Parse decodes an ENC[...] string. It accepts exactly what sops accepts.
 func Parse(s string) (Encrypted, error) {
 	data, iv, tag, typ, ok := split(s)
 	if !ok {
-		m := encPattern.FindStringSubmatch(s)
+		m := encPattern().FindStringSubmatch(s)
 		if m == nil {
 			return Encrypted{}, ErrNotEncrypted
 		}

@@ -11,6 +11,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/kura-secrets/kura/pkg/keys"
 )
@@ -24,13 +25,17 @@ func ParseKMS(s string, context map[string]string, profile string) (keys.Stanza,
 	if i := strings.Index(s, "+arn:"); i > 0 {
 		st.ARN, st.Role = s[:i], s[i+1:]
 	}
-	if !kmsARN.MatchString(st.ARN) {
+	if !kmsARN().MatchString(st.ARN) {
 		return st, fmt.Errorf("%q is not an AWS KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID or :alias/NAME)", st.ARN)
 	}
 	return st, nil
 }
 
-var kmsARN = regexp.MustCompile(`^arn:aws[\w-]*:kms:(.+):[0-9]+:(key|alias)/.+$`)
+// The patterns compile on first use: kura starts often, and most runs
+// parse no cloud key.
+var kmsARN = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^arn:aws[\w-]*:kms:(.+):[0-9]+:(key|alias)/.+$`)
+})
 
 // ParseKMSList parses a comma-separated list of KMS keys.
 func ParseKMSList(list string, context map[string]string, profile string) ([]keys.Stanza, error) {
@@ -68,27 +73,29 @@ func ParseEncryptionContext(s string) (map[string]string, error) {
 // ParseGCP parses a GCP KMS key resource ID.
 func ParseGCP(s string) (keys.Stanza, error) {
 	s = strings.TrimSpace(s)
-	if !gcpID.MatchString(s) {
+	if !gcpID().MatchString(s) {
 		return keys.Stanza{}, fmt.Errorf("%q is not a GCP KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K)", s)
 	}
 	return keys.Stanza{Type: keys.GCPKMS, ResourceID: s}, nil
 }
 
-var gcpID = regexp.MustCompile(`^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$`)
+var gcpID = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$`)
+})
 
 // ParseAzure parses an Azure Key Vault key URL,
 // https://VAULT.vault.azure.net/keys/NAME[/VERSION]. Without a version,
 // the companion asks the vault for the current one when it wraps.
 func ParseAzure(s string) (keys.Stanza, error) {
 	s = strings.TrimSpace(s)
-	m := azureURL.FindStringSubmatch(s)
+	m := azureURL().FindStringSubmatch(s)
 	if m == nil {
 		return keys.Stanza{}, fmt.Errorf("%q is not an Azure Key Vault key URL (https://VAULT.vault.azure.net/keys/NAME[/VERSION])", s)
 	}
 	return keys.Stanza{Type: keys.AzureKV, AzureVaultURL: m[1], AzureName: m[2], AzureVersion: strings.TrimPrefix(m[3], "/")}, nil
 }
 
-var azureURL = regexp.MustCompile(`^(https://[^/]+)/keys/([^/]+)(/[^/]*)?$`)
+var azureURL = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(https://[^/]+)/keys/([^/]+)(/[^/]*)?$`) })
 
 // ParseVault parses a HashiCorp Vault transit key URI,
 // https://vault.example.com:8200/v1/ENGINE/PATH/keys/NAME.
@@ -102,10 +109,10 @@ func ParseVault(s string) (keys.Stanza, error) {
 		return keys.Stanza{}, fmt.Errorf("%q is not a Vault transit key URI: it needs a scheme and host, like https://vault.example.com:8200/v1/transit/keys/NAME", s)
 	}
 	p := u.RequestURI()
-	if vaultPrefixed.MatchString(p) {
+	if vaultPrefixed().MatchString(p) {
 		return keys.Stanza{}, fmt.Errorf("%q: Vault behind a path prefix is not supported (the path must start with /v1/)", s)
 	}
-	if !vaultPath.MatchString(p) {
+	if !vaultPath().MatchString(p) {
 		return keys.Stanza{}, fmt.Errorf("%q is not a Vault transit key URI (https://vault.example.com:8200/v1/transit/keys/NAME)", s)
 	}
 	dirs := strings.Split(strings.Trim(p, "/"), "/")
@@ -119,8 +126,8 @@ func ParseVault(s string) (keys.Stanza, error) {
 }
 
 var (
-	vaultPrefixed = regexp.MustCompile(`/[^/]+/v[\d]+/[^/]+/[^/]+/[^/]+`)
-	vaultPath     = regexp.MustCompile(`/v[\d]+/[^/]+/[^/]+/[^/]+`)
+	vaultPrefixed = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`/[^/]+/v[\d]+/[^/]+/[^/]+/[^/]+`) })
+	vaultPath     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`/v[\d]+/[^/]+/[^/]+/[^/]+`) })
 )
 
 // ParseHCKMS parses a HuaweiCloud KMS key, REGION:KEY-UUID.
