@@ -107,7 +107,11 @@ type RecoverError struct {
 	Groups    int
 	Succeeded int
 	Threshold int
-	Failures  []KeyFailure
+	// Failures lists every key that failed, also in groups that another
+	// key of theirs decrypted.
+	Failures []KeyFailure
+	// decrypted marks the groups that gave their share.
+	decrypted map[int]bool
 }
 
 func reason(err error) string {
@@ -143,7 +147,9 @@ func (e *RecoverError) Details() []string {
 	}
 	byGroup := map[int][]string{}
 	for _, f := range e.Failures {
-		byGroup[f.Group] = append(byGroup[f.Group], fmt.Sprintf("%s %s: %s", f.Type, f.Identity, reason(f.Err)))
+		if !e.decrypted[f.Group] {
+			byGroup[f.Group] = append(byGroup[f.Group], fmt.Sprintf("%s %s: %s", f.Type, f.Identity, reason(f.Err)))
+		}
 	}
 	var lines []string
 	for g := 0; g < e.Groups; g++ {
@@ -160,7 +166,7 @@ func (e *RecoverError) Details() []string {
 // tried first, and recovery stops as soon as the threshold is met, so a
 // slow cloud key is not asked when local keys suffice.
 func Recover(groups []Group, threshold int, order []Type, sources map[Type]Unwrapper) ([]byte, error) {
-	rerr := &RecoverError{Groups: len(groups)}
+	rerr := &RecoverError{Groups: len(groups), decrypted: map[int]bool{}}
 	need := 1
 	if len(groups) > 1 {
 		need = threshold
@@ -186,6 +192,7 @@ func Recover(groups []Group, threshold int, order []Type, sources map[Type]Unwra
 				continue
 			}
 			payloads = append(payloads, p)
+			rerr.decrypted[gi] = true
 			break
 		}
 	}

@@ -121,3 +121,20 @@ func TestRecoverShamirStopsAtThreshold(t *testing.T) {
 		t.Errorf("details: %q", d)
 	}
 }
+
+func TestRecoverDetailsOnlyFailedGroups(t *testing.T) {
+	// Group 0's first key fails but its second works: only group 1 failed.
+	groups := []Group{
+		{{Type: Vault, VaultAddress: "https://v", VaultEnginePath: "transit", VaultKeyName: "k", Enc: "x"}, {Type: Age, Recipient: "a", Enc: "A"}},
+		{{Type: PGP, Fingerprint: "FP", Enc: "P"}},
+	}
+	rec := &recorder{works: map[string]bool{"a": true}}
+	_, err := Recover(groups, 2, []Type{Vault, Age}, map[Type]Unwrapper{Age: rec, Vault: rec, PGP: rec})
+	var rerr *RecoverError
+	if !errors.As(err, &rerr) {
+		t.Fatalf("got %v", err)
+	}
+	if d := rerr.Details(); len(d) != 1 || !strings.HasPrefix(d[0], "key group 1 failed: pgp FP") {
+		t.Errorf("details %q", d)
+	}
+}
