@@ -12,24 +12,6 @@ import (
 	"github.com/kura-secrets/kura/internal/corpus"
 )
 
-// origin follows "(see case X)" and "(derived from case X)" to the row
-// that encrypted the file.
-func origin(r corpus.Row, byCase map[string]corpus.Row) corpus.Row {
-	for {
-		cmd := r["encrypt_command"]
-		var parent string
-		for _, lead := range []string{"(see case ", "(derived from case "} {
-			if strings.HasPrefix(cmd, lead) {
-				parent = strings.TrimSuffix(strings.TrimPrefix(cmd, lead), ")")
-			}
-		}
-		if parent == "" {
-			return r
-		}
-		r = byCase[parent]
-	}
-}
-
 // shellWords splits a manifest command line: words separated by spaces,
 // single and double quotes as in sh, and nothing from a redirection on.
 func shellWords(t *testing.T, s string) []string {
