@@ -57,7 +57,7 @@ func (k keyFlags) any() bool {
 // cloud returns the companion source, created on first use. Its processes
 // end when the run ends (app.close).
 func (a *app) cloud() *companion.Source {
-	if a.companion == nil {
+	a.cloudOnce.Do(func() {
 		a.companion = &companion.Source{Stderr: a.stderr}
 		if v := a.getenv("KURA_KMS_TIMEOUT"); v != "" {
 			if d, err := time.ParseDuration(v); err == nil && d > 0 {
@@ -66,15 +66,20 @@ func (a *app) cloud() *companion.Source {
 				a.warnf("ignoring KURA_KMS_TIMEOUT=%q: not a duration such as 10s", v)
 			}
 		}
-	}
+	})
 	return a.companion
 }
 
 // unwrappers returns the key sources that can unwrap data keys on this
 // machine. Nothing is started or read until a stanza needs it.
 func (a *app) unwrappers() map[keys.Type]keys.Unwrapper {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.unwrap != nil {
+		return a.unwrap
+	}
 	cloud := a.cloud()
-	return map[keys.Type]keys.Unwrapper{
+	a.unwrap = map[keys.Type]keys.Unwrapper{
 		keys.Age:     age.NewIdentities(age.DefaultEnv()),
 		keys.PGP:     pgp.NewSource(pgp.DefaultEnv()),
 		keys.KMS:     cloud,
@@ -83,6 +88,7 @@ func (a *app) unwrappers() map[keys.Type]keys.Unwrapper {
 		keys.Vault:   cloud,
 		keys.HCKMS:   cloud,
 	}
+	return a.unwrap
 }
 
 // splitList splits a comma-separated key list as sops does: pieces are
@@ -129,7 +135,7 @@ func (a *app) recipients(s keySpec) ([]keys.Recipient, error) {
 		}
 	}
 	for _, fp := range s.pgp {
-		r, err := pgp.ParseRecipient(fp)
+		r, err := a.cachedRecipient("pgp", fp, pgp.ParseRecipient)
 		if err != nil {
 			return nil, err
 		}
@@ -143,13 +149,47 @@ func (a *app) recipients(s keySpec) ([]keys.Recipient, error) {
 		out = append(out, cloud.Recipient(st))
 	}
 	for _, v := range s.age {
-		r, err := age.ParseRecipient(v)
+		r, err := a.cachedRecipient("age", v, age.ParseRecipient)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, r)
 	}
 	return dedupRecipients(out), nil
+}
+
+// cachedRecipient parses a recipient once per run: a PGP recipient looks
+// its public key up in gpg on first use, which a run over many files
+// should pay once.
+func (a *app) cachedRecipient(kind, s string, parse func(string) (keys.Recipient, error)) (keys.Recipient, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k := kind + "\x00" + s
+	if r, ok := a.recipientCache[k]; ok {
+		return r, nil
+	}
+	r, err := parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if a.recipientCache == nil {
+		a.recipientCache = map[string]keys.Recipient{}
+	}
+	a.recipientCache[k] = r
+	return r, nil
+}
+
+// stanzaRecipient returns a recipient for a key already in a file, to wrap
+// a new data key or share for it.
+func (a *app) stanzaRecipient(st keys.Stanza) (keys.Recipient, error) {
+	switch st.Type {
+	case keys.Age:
+		return a.cachedRecipient("age", st.Recipient, age.ParseRecipient)
+	case keys.PGP:
+		return a.cachedRecipient("pgp", st.Fingerprint, pgp.ParseRecipient)
+	}
+	st.Enc, st.CreatedAt = "", ""
+	return a.cloud().Recipient(st), nil
 }
 
 // dedupRecipients drops keys named twice: they would wrap the same key
@@ -176,14 +216,7 @@ func (a *app) recipientGroups(flags keyFlags, rule *config.CreationRule) ([][]ke
 		return nil, &sopsfile.Error{Code: sopsfile.CodeInvalidEncryptionCtx, Err: err}
 	}
 	if k.any() {
-		kms, err := companion.ParseKMSList(k.kms, ctx, k.awsProfile)
-		if err != nil {
-			return nil, err
-		}
-		rs, err := a.recipients(keySpec{
-			kms: kms, gcp: splitList(k.gcpKMS), hckms: splitList(k.hckms), azure: splitList(k.azureKV),
-			pgp: splitList(k.pgp), vault: splitList(k.vault), age: splitList(k.age),
-		})
+		rs, err := a.flagGroup(k)
 		if err != nil {
 			return nil, err
 		}
@@ -194,6 +227,29 @@ func (a *app) recipientGroups(flags keyFlags, rule *config.CreationRule) ([][]ke
 			Err:  errors.New("no keys to encrypt for: no .sops.yaml creation rule, and no --age, --pgp, --kms, --gcp-kms, --azure-kv or --hc-vault-transit given"),
 			Hint: "make a key with age-keygen and pass its public key: kura encrypt --age age1... FILE"}
 	}
+	return a.ruleGroups(rule, ctx)
+}
+
+// flagGroup returns the recipients that key flags name, as one group.
+func (a *app) flagGroup(k keyFlags) ([]keys.Recipient, error) {
+	ctx, err := companion.ParseEncryptionContext(k.encryptionContext)
+	if err != nil {
+		return nil, &sopsfile.Error{Code: sopsfile.CodeInvalidEncryptionCtx, Err: err}
+	}
+	kms, err := companion.ParseKMSList(k.kms, ctx, k.awsProfile)
+	if err != nil {
+		return nil, err
+	}
+	return a.recipients(keySpec{
+		kms: kms, gcp: splitList(k.gcpKMS), hckms: splitList(k.hckms), azure: splitList(k.azureKV),
+		pgp: splitList(k.pgp), vault: splitList(k.vault), age: splitList(k.age),
+	})
+}
+
+// ruleGroups returns the key groups a creation rule names: its key_groups,
+// or one group of its single-key fields. context is the encryption
+// context for the rule's kms keys (key groups carry their own).
+func (a *app) ruleGroups(rule *config.CreationRule, ctx map[string]string) ([][]keys.Recipient, error) {
 	if len(rule.KeyGroups) > 0 {
 		var groups [][]keys.Recipient
 		for i, g := range rule.KeyGroups {

@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
+	"github.com/kura-secrets/kura/pkg/keys"
 	"github.com/kura-secrets/kura/pkg/keys/companion"
 	"github.com/kura-secrets/kura/pkg/sopsfile"
 )
@@ -45,6 +47,11 @@ type app struct {
 	global globalFlags
 	// companion runs the cloud key sources, started on first use.
 	companion *companion.Source
+	cloudOnce sync.Once
+
+	mu             sync.Mutex // guards what commands over many files share
+	recipientCache map[string]keys.Recipient
+	unwrap         map[keys.Type]keys.Unwrapper
 }
 
 // usageError is a mistake on the command line.

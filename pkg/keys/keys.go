@@ -130,6 +130,8 @@ type Recipient interface {
 	Wrap(payload []byte) (Stanza, error)
 	// Identity is the same string Stanza.Identity gives for the result.
 	Identity() string
+	// Type is the kind of master key.
+	Type() Type
 }
 
 // Unwrapper recovers payloads from the stanzas of one key type, with

@@ -138,3 +138,14 @@ func TestRecoverDetailsOnlyFailedGroups(t *testing.T) {
 		t.Errorf("details %q", d)
 	}
 }
+
+func TestDiff(t *testing.T) {
+	file := []Group{{{Type: Age, Recipient: "a"}, {Type: AzureKV, AzureVaultURL: "https://v", AzureName: "k", AzureVersion: "7"}}}
+	if d := Diff(file, [][]string{{"age a", "azure_kv https://v/keys/k/"}}); len(d) != 0 {
+		t.Errorf("versionless azure key should match: %+v", d)
+	}
+	d := Diff(file, [][]string{{"age b", "azure_kv https://v/keys/k/7"}, {"age c"}})
+	if len(d) != 2 || strings.Join(d[0].Added, ",") != "age b" || strings.Join(d[0].Removed, ",") != "age a" || strings.Join(d[1].Added, ",") != "age c" {
+		t.Errorf("%+v", d)
+	}
+}

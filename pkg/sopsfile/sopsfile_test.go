@@ -19,6 +19,7 @@ func (k fixedKey) Wrap(p []byte) (keys.Stanza, error) {
 	return keys.Stanza{Type: keys.Age, Recipient: k.id, Enc: k.id + ":" + string(p)}, nil
 }
 func (k fixedKey) Identity() string { return k.id }
+func (k fixedKey) Type() keys.Type  { return keys.Age }
 
 type fixedUnwrapper struct{ ids map[string]bool }
 

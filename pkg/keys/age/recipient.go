@@ -109,6 +109,9 @@ func ParseRecipients(list string) ([]keys.Recipient, error) {
 // Identity returns the recipient string, which is how SOPS names an age key.
 func (r *recipient) Identity() string { return r.s }
 
+// Type is keys.Age.
+func (r *recipient) Type() keys.Type { return keys.Age }
+
 // Wrap encrypts payload to the recipient as an armored age file. Every call
 // uses a fresh file key, so the result differs each time.
 func (r *recipient) Wrap(payload []byte) (keys.Stanza, error) {

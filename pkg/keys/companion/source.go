@@ -174,6 +174,8 @@ type recipient struct {
 
 func (r *recipient) Identity() string { return r.st.Identity() }
 
+func (r *recipient) Type() keys.Type { return r.st.Type }
+
 func (r *recipient) Wrap(payload []byte) (keys.Stanza, error) {
 	c, err := r.s.client(r.st.Type)
 	if err != nil {

@@ -70,6 +70,9 @@ func (s *Source) ParseRecipients(list string) ([]keys.Recipient, error) {
 // Identity returns the fingerprint as the metadata stores it.
 func (r *recipient) Identity() string { return r.spec.text }
 
+// Type is keys.PGP.
+func (r *recipient) Type() keys.Type { return keys.PGP }
+
 // Wrap encrypts payload to the key's encryption subkey: an armored OpenPGP
 // message with the payload as binary literal data, stored without a
 // trailing newline as sops stores it. Every call uses a fresh session key,

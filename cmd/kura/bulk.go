@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/kura-secrets/kura/internal/atomicfile"
+	"github.com/kura-secrets/kura/internal/bulk"
+	"github.com/kura-secrets/kura/pkg/config"
+	"github.com/kura-secrets/kura/pkg/format"
+	"github.com/kura-secrets/kura/pkg/sopsfile"
+)
+
+// bulkFlags are shared by the commands that work on many files.
+type bulkFlags struct {
+	recursive bool
+	jobs      int
+	inputType string
+}
+
+func (b *bulkFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVarP(&b.recursive, "recursive", "R", false, "work on every SOPS file below the directories given")
+	fs.IntVar(&b.jobs, "jobs", 0, "files to work on at once (default: one per core)")
+	fs.StringVar(&b.inputType, "input-type", "", "format of the files: yaml, json, dotenv, ini or binary (default: from each file name)")
+}
+
+// files expands the arguments of a command over many files.
+func (a *app) files(b *bulkFlags, args []string) ([]string, error) {
+	if len(args) == 0 {
+		return nil, usageError{errors.New("no file given")}
+	}
+	files, err := bulk.Expand(args, b.recursive)
+	if err != nil {
+		return nil, &sopsfile.Error{Code: sopsfile.CodeNoFileSpecified, Err: unwrapPathError(err)}
+	}
+	if len(files) == 0 {
+		return nil, &sopsfile.Error{Code: sopsfile.CodeNoFileSpecified, Err: errors.New("no SOPS file found below " + strings.Join(args, ", "))}
+	}
+	return files, nil
+}
+
+// loaded is an encrypted file read for a command over many files.
+type loaded struct {
+	file  *sopsfile.File
+	store format.Store // to write it back in its own format
+	data  []byte
+}
+
+// loadEncrypted reads and parses one encrypted file.
+func (a *app) loadEncrypted(path, inputType string, cfg *config.Config) (*loaded, error) {
+	f := format.FromPath(path)
+	if t, ok := format.Parse(inputType); ok {
+		f = t
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &sopsfile.Error{Code: sopsfile.CodeCouldNotReadInput, Err: unwrapPathError(err)}
+	}
+	store := a.store(f, cfg, false)
+	file, err := sopsfile.Load(data, store, f == format.Binary)
+	if err != nil {
+		return nil, err
+	}
+	return &loaded{file: file, store: a.store(f, cfg, true), data: data}, nil
+}
+
+// save writes a changed file in place, atomically, keeping its mode. It
+// reports whether the bytes changed.
+func (l *loaded) save(path string) (bool, error) {
+	out, err := l.file.Emit(l.store)
+	if err != nil {
+		return false, err
+	}
+	if string(out) == string(l.data) {
+		return false, nil
+	}
+	if err := atomicfile.Write(path, out, 0o600); err != nil {
+		return false, &sopsfile.Error{Code: sopsfile.CodeCouldNotWriteOutput, Err: unwrapPathError(err)}
+	}
+	return true, nil
+}
+
+// outcome is what happened to one file.
+type outcome struct {
+	status string // a word for the summary: updated, up to date, would update, differs, failed...
+	detail string
+	err    error
+}
+
+// tally counts outcomes by status for the summary line, in first-seen
+// order.
+type tally struct {
+	order  []string
+	counts map[string]int
+	failed int
+	code   sopsfile.Code
+}
+
+func (t *tally) add(o outcome) {
+	if t.counts == nil {
+		t.counts = map[string]int{}
+	}
+	if _, ok := t.counts[o.status]; !ok {
+		t.order = append(t.order, o.status)
+	}
+	t.counts[o.status]++
+	if o.err != nil {
+		t.failed++
+		if t.code == 0 {
+			t.code = sopsfile.CodeOf(o.err)
+		}
+	}
+}
+
+func (t *tally) String() string {
+	total := 0
+	var parts []string
+	for _, s := range t.order {
+		total += t.counts[s]
+		parts = append(parts, fmt.Sprintf("%d %s", t.counts[s], s))
+	}
+	noun := "files"
+	if total == 1 {
+		noun = "file"
+	}
+	return fmt.Sprintf("%d %s: %s", total, noun, strings.Join(parts, ", "))
+}
+
+// runBulk runs fn on every file, prints one line per file in order and a
+// summary, and returns an error when any file failed.
+func (a *app) runBulk(files []string, jobs int, fn func(string) outcome) *tally {
+	t := &tally{}
+	bulk.Run(files, jobs, fn, func(file string, o outcome) {
+		t.add(o)
+		switch {
+		case o.err != nil:
+			msg := strings.Join(strings.Fields(o.err.Error()), " ")
+			fmt.Fprintf(a.stderr, "kura: error: %s: %s\n", displayName(file), msg)
+			var detailed interface{ Details() []string }
+			if errors.As(o.err, &detailed) {
+				for _, line := range detailed.Details() {
+					fmt.Fprintf(a.stderr, "kura:   %s\n", line)
+				}
+			}
+		case o.detail != "":
+			fmt.Fprintf(a.stdout, "%s: %s: %s\n", o.status, displayName(file), o.detail)
+		default:
+			fmt.Fprintf(a.stdout, "%s: %s\n", o.status, displayName(file))
+		}
+	})
+	return t
+}
+
+// finish prints the summary and turns failures into the exit code.
+func (a *app) finish(t *tally) error {
+	fmt.Fprintln(a.stdout, t.String())
+	if t.failed > 0 {
+		code := t.code
+		if code == 0 {
+			code = sopsfile.CodeGeneric
+		}
+		return &exitError{code: int(code), silent: true}
+	}
+	return nil
+}
+
+// confirm asks a yes/no question on the terminal. Without a terminal it
+// refuses, so that a script never changes files by accident.
+func (a *app) confirm(question string) (bool, error) {
+	in, ok := a.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(in.Fd())) {
+		return false, &sopsfile.Error{Code: sopsfile.CodeGeneric, Err: errors.New("no terminal to ask for confirmation"), Hint: "pass --yes to apply the changes, or --dry-run to see them"}
+	}
+	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	answer := strings.ToLower(strings.TrimSpace(line))
+	return answer == "y" || answer == "yes", nil
+}
