@@ -230,6 +230,20 @@ func (a *app) recipientGroups(flags keyFlags, rule *config.CreationRule) ([][]ke
 	return a.ruleGroups(rule, ctx)
 }
 
+// checkKeyRef checks the syntax of an age recipient or PGP fingerprint
+// in .sops.yaml; the config package checks the cloud keys itself.
+func checkKeyRef(k config.KeyRef) error {
+	switch k.Type {
+	case config.TypeAge:
+		_, err := age.ParseRecipient(k.Value)
+		return err
+	case config.TypePGP:
+		_, err := pgp.ParseRecipient(k.Value)
+		return err
+	}
+	return nil
+}
+
 // flagGroup returns the recipients that key flags name, as one group.
 func (a *app) flagGroup(k keyFlags) ([]keys.Recipient, error) {
 	ctx, err := companion.ParseEncryptionContext(k.encryptionContext)
@@ -250,6 +264,11 @@ func (a *app) flagGroup(k keyFlags) ([]keys.Recipient, error) {
 // or one group of its single-key fields. context is the encryption
 // context for the rule's kms keys (key groups carry their own).
 func (a *app) ruleGroups(rule *config.CreationRule, ctx map[string]string) ([][]keys.Recipient, error) {
+	// Check the rule's age and PGP key strings first, so a typo is
+	// reported with its line in .sops.yaml.
+	if err := rule.Validate(checkKeyRef); err != nil {
+		return nil, fmt.Errorf(".sops.yaml: %w", err)
+	}
 	if len(rule.KeyGroups) > 0 {
 		var groups [][]keys.Recipient
 		for i, g := range rule.KeyGroups {

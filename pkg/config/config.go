@@ -1,14 +1,26 @@
 // Package config reads .sops.yaml as sops 3.13.2 reads it: found from the
-// working directory upwards, creation rules matched by path in order, and
-// per-format store options.
+// working directory upwards, creation rules matched by path in order,
+// destination rules for publishing, and per-format store options.
 //
-// It gives key strings as written (age recipients, PGP fingerprints, KMS
-// ARNs...); turning them into key sources is the caller's business, so that
-// this package stays free of any cryptography.
+// Where sops is lenient, this package is strict: sops decodes the file
+// with yaml.v3 into Go structs, so a misspelt field, a rule that sets two
+// selectors or a key group with nothing in it are silently ignored or only
+// fail later, at encryption time, far from the line that caused them. Here
+// the file is read from its YAML nodes, and every problem is reported with
+// its line and the path of the field ("line 7: creation_rules[1].age[0]:
+// ..."). Everything a valid sops config may say is still accepted: the
+// string and list forms of key fields, comma-separated strings, key_groups
+// with nested merge, anchors, aliases and << merge keys.
+//
+// Key strings are given as written (age recipients, PGP fingerprints, KMS
+// ARNs...), each with its position as a KeyRef. Checking age and PGP keys
+// needs their parsers, which live with the cryptography; this package has
+// none, so it leaves them to the caller through Validate. The key forms
+// that sops checks by syntax alone (KMS ARNs, GCP resource IDs, Azure and
+// Vault URLs, HuaweiCloud key IDs) are checked here.
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -17,7 +29,6 @@ import (
 	"strings"
 
 	"github.com/kura-secrets/kura/pkg/rules"
-	yaml "go.yaml.in/yaml/v3"
 )
 
 // FileName is the only name sops looks for.
@@ -53,11 +64,15 @@ func Find(dir string) (path string, ignored []string, err error) {
 
 // Config is a parsed .sops.yaml.
 type Config struct {
-	// Path is the file it was read from; rules match paths relative to
-	// its directory.
-	Path             string
+	// Path is the file it was read from; creation rules match paths
+	// relative to its directory.
+	Path string
+	// CreationRules is nil when the file has no creation_rules (or a null
+	// one), and empty but not nil for "creation_rules: []": sops treats
+	// the first as "no config" and the second as a config that matches no
+	// file, and Rule does the same.
 	CreationRules    []CreationRule
-	DestinationRules []yaml.Node
+	DestinationRules []DestinationRule
 	Stores           Stores
 }
 
@@ -71,11 +86,23 @@ type Stores struct {
 // CreationRule says which keys and selectors encrypt the files whose path
 // matches PathRegex.
 type CreationRule struct {
-	// Index is the rule's position in the file, from 0.
-	Index     int
+	// Index is the rule's position in creation_rules, from 0; for the
+	// recreation_rule of a destination rule, the destination rule's.
+	Index int
+	// Field names the rule in messages: "creation_rules[2]", or
+	// "destination_rules[0].recreation_rule".
+	Field string
+	// Line and Column locate the rule in the file (0 when absent, as for
+	// a destination rule without a recreation_rule).
+	Line, Column int
+
 	PathRegex string
 	pathRe    *regexp.Regexp
 
+	// The single-key fields, each a list whatever the form in the file:
+	// comma-separated strings are split, pieces trimmed, empty pieces
+	// dropped. PGP fingerprints, KMS ARNs and GCP resource IDs have their
+	// spaces removed, as sops does. A KMS entry may be "ARN+ROLE_ARN".
 	Age           []string
 	PGP           []string
 	KMS           []string
@@ -84,14 +111,19 @@ type CreationRule struct {
 	AzureKeyVault []string
 	VaultURIs     []string
 	HCKMS         []string
-	// KeyGroups, when present, replace all the single-key fields above.
+	// KeyGroups, when present, replace all the single-key fields above
+	// (the parser refuses a rule that sets both, since sops would ignore
+	// the single keys).
 	KeyGroups       []KeyGroup
 	ShamirThreshold int
 	Rules           rules.Config
+
+	keyRefs []KeyRef
 }
 
 // KeyGroup is one group of a rule's key_groups, with merged groups
-// flattened into it.
+// flattened into it: keys of merged groups first, then the group's own,
+// duplicates dropped (same type and identity), as sops does.
 type KeyGroup struct {
 	Age           []string
 	PGP           []string
@@ -115,6 +147,61 @@ type AzureKey struct {
 	VaultURL, Key, Version string
 }
 
+// URL gives the key as the single URL of the azure_keyvault rule field,
+// https://VAULT.vault.azure.net/keys/NAME[/VERSION].
+func (k AzureKey) URL() string {
+	u := strings.TrimSuffix(k.VaultURL, "/") + "/keys/" + k.Key
+	if k.Version != "" {
+		u += "/" + k.Version
+	}
+	return u
+}
+
+// DestinationRule is an entry of destination_rules: where `sops publish`
+// sends the files whose path matches PathRegex, and how it re-encrypts
+// them first. Exactly one of S3Bucket, GCSBucket and VaultPath is set.
+type DestinationRule struct {
+	// Index is the rule's position in destination_rules, from 0.
+	Index int
+	// Field names the rule in messages: "destination_rules[0]".
+	Field        string
+	Line, Column int
+
+	PathRegex string
+	pathRe    *regexp.Regexp
+
+	// S3 destination: the object is s3://S3Bucket/S3Prefix + file name.
+	S3Bucket, S3Prefix string
+	// GCS destination: gcs://GCSBucket/GCSPrefix + file name.
+	GCSBucket, GCSPrefix string
+	// Vault KV destination. VaultAddress "" means Vault's default (the
+	// VAULT_ADDR environment variable); VaultKVMountName "" means
+	// "secret/"; VaultKVVersion 0 means 2.
+	VaultPath        string
+	VaultAddress     string
+	VaultKVMountName string
+	VaultKVVersion   int
+	// RecreationRule gives the keys and settings to re-encrypt with
+	// before publishing to S3 or GCS; with no keys the file is published
+	// as it is. Its PathRegex is always empty.
+	RecreationRule CreationRule
+	// OmitExtensions drops the file's extension from the published name.
+	OmitExtensions bool
+}
+
+// Kind says which destination the rule has: "s3", "gcs" or "vault".
+func (d *DestinationRule) Kind() string {
+	switch {
+	case d.S3Bucket != "":
+		return "s3"
+	case d.GCSBucket != "":
+		return "gcs"
+	case d.VaultPath != "":
+		return "vault"
+	}
+	return ""
+}
+
 // Load reads and parses a config file.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
@@ -129,286 +216,87 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// raw mirrors the file. Key lists may be a string (comma-separated) or a
-// list of strings, so they are decoded from nodes.
-type raw struct {
-	CreationRules    []rawRule   `yaml:"creation_rules"`
-	DestinationRules []yaml.Node `yaml:"destination_rules"`
-	Stores           struct {
-		YAML       struct{ Indent *int } `yaml:"yaml"`
-		JSON       struct{ Indent *int } `yaml:"json"`
-		JSONBinary struct{ Indent *int } `yaml:"json_binary"`
-	} `yaml:"stores"`
-}
-
-type rawRule struct {
-	PathRegex               string     `yaml:"path_regex"`
-	KMS                     yaml.Node  `yaml:"kms"`
-	AWSProfile              string     `yaml:"aws_profile"`
-	Age                     yaml.Node  `yaml:"age"`
-	PGP                     yaml.Node  `yaml:"pgp"`
-	GCPKMS                  yaml.Node  `yaml:"gcp_kms"`
-	HCKMS                   []string   `yaml:"hckms"`
-	AzureKeyVault           yaml.Node  `yaml:"azure_keyvault"`
-	VaultURI                yaml.Node  `yaml:"hc_vault_transit_uri"`
-	KeyGroups               []rawGroup `yaml:"key_groups"`
-	ShamirThreshold         int        `yaml:"shamir_threshold"`
-	UnencryptedSuffix       string     `yaml:"unencrypted_suffix"`
-	EncryptedSuffix         string     `yaml:"encrypted_suffix"`
-	UnencryptedRegex        string     `yaml:"unencrypted_regex"`
-	EncryptedRegex          string     `yaml:"encrypted_regex"`
-	UnencryptedCommentRegex string     `yaml:"unencrypted_comment_regex"`
-	EncryptedCommentRegex   string     `yaml:"encrypted_comment_regex"`
-	MACOnlyEncrypted        bool       `yaml:"mac_only_encrypted"`
-}
-
-type rawGroup struct {
-	Merge []rawGroup `yaml:"merge"`
-	KMS   []struct {
-		ARN        string            `yaml:"arn"`
-		Role       string            `yaml:"role"`
-		Context    map[string]string `yaml:"context"`
-		AWSProfile string            `yaml:"aws_profile"`
-	} `yaml:"kms"`
-	GCPKMS []struct {
-		ResourceID string `yaml:"resource_id"`
-	} `yaml:"gcp_kms"`
-	HCKMS []struct {
-		KeyID string `yaml:"key_id"`
-	} `yaml:"hckms"`
-	AzureKV []struct {
-		VaultURL string `yaml:"vaultUrl"`
-		Key      string `yaml:"key"`
-		Version  string `yaml:"version"`
-	} `yaml:"azure_keyvault"`
-	Vault []string `yaml:"hc_vault"`
-	Age   []string `yaml:"age"`
-	PGP   []string `yaml:"pgp"`
-}
-
-// Parse parses the text of a config file.
-func Parse(data []byte) (*Config, error) {
-	var r raw
-	if len(bytes.TrimSpace(data)) > 0 {
-		if err := yaml.Unmarshal(data, &r); err != nil {
-			return nil, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
-		}
-	}
-	c := &Config{DestinationRules: r.DestinationRules, Stores: Stores{JSONIndent: -1, JSONBinaryIndent: -1}}
-	if i := r.Stores.YAML.Indent; i != nil {
-		if *i < 0 {
-			return nil, errors.New("stores.yaml.indent: a negative indent is not accepted")
-		}
-		c.Stores.YAMLIndent = *i
-	}
-	if i := r.Stores.JSON.Indent; i != nil {
-		if *i < -1 {
-			return nil, errors.New("stores.json.indent: must be -1 (TAB) or more")
-		}
-		c.Stores.JSONIndent = *i
-	}
-	if i := r.Stores.JSONBinary.Indent; i != nil {
-		if *i < -1 {
-			return nil, errors.New("stores.json_binary.indent: must be -1 (TAB) or more")
-		}
-		c.Stores.JSONBinaryIndent = *i
-	}
-	for i, rr := range r.CreationRules {
-		rule, err := rr.convert(i)
-		if err != nil {
-			return nil, fmt.Errorf("creation_rules[%d]: %w", i, err)
-		}
-		c.CreationRules = append(c.CreationRules, rule)
-	}
-	return c, nil
-}
-
-func (rr *rawRule) convert(index int) (CreationRule, error) {
-	rule := CreationRule{
-		Index:           index,
-		PathRegex:       rr.PathRegex,
-		AWSProfile:      rr.AWSProfile,
-		HCKMS:           rr.HCKMS,
-		ShamirThreshold: rr.ShamirThreshold,
-		Rules: rules.Config{
-			UnencryptedSuffix:       rr.UnencryptedSuffix,
-			EncryptedSuffix:         rr.EncryptedSuffix,
-			UnencryptedRegex:        rr.UnencryptedRegex,
-			EncryptedRegex:          rr.EncryptedRegex,
-			UnencryptedCommentRegex: rr.UnencryptedCommentRegex,
-			EncryptedCommentRegex:   rr.EncryptedCommentRegex,
-			MACOnlyEncrypted:        rr.MACOnlyEncrypted,
-		},
-	}
-	if err := rule.Rules.Validate(); err != nil {
-		return rule, fmt.Errorf("%w for the same rule", err)
-	}
-	for _, re := range []struct{ name, v string }{
-		{"path_regex", rr.PathRegex}, {"unencrypted_regex", rr.UnencryptedRegex}, {"encrypted_regex", rr.EncryptedRegex},
-		{"unencrypted_comment_regex", rr.UnencryptedCommentRegex}, {"encrypted_comment_regex", rr.EncryptedCommentRegex},
-	} {
-		if _, err := regexp.Compile(re.v); err != nil {
-			return rule, fmt.Errorf("%s: %w", re.name, err)
-		}
-	}
-	rule.pathRe = regexp.MustCompile(rr.PathRegex)
-	var err error
-	lists := []struct {
-		name string
-		node *yaml.Node
-		dst  *[]string
-		trim func(string) string
-	}{
-		{"age", &rr.Age, &rule.Age, strings.TrimSpace},
-		{"pgp", &rr.PGP, &rule.PGP, removeSpaces},
-		{"kms", &rr.KMS, &rule.KMS, removeSpaces},
-		{"gcp_kms", &rr.GCPKMS, &rule.GCPKMS, strings.TrimSpace},
-		{"azure_keyvault", &rr.AzureKeyVault, &rule.AzureKeyVault, strings.TrimSpace},
-		{"hc_vault_transit_uri", &rr.VaultURI, &rule.VaultURIs, strings.TrimSpace},
-	}
-	for _, l := range lists {
-		if *l.dst, err = keyList(l.node, l.trim); err != nil {
-			return rule, fmt.Errorf("%s: %w", l.name, err)
-		}
-	}
-	for gi, g := range rr.KeyGroups {
-		group, err := g.flatten()
-		if err != nil {
-			return rule, fmt.Errorf("key_groups[%d]: %w", gi, err)
-		}
-		rule.KeyGroups = append(rule.KeyGroups, group)
-	}
-	return rule, nil
-}
-
-func removeSpaces(s string) string { return strings.ReplaceAll(s, " ", "") }
-
-// keyList reads a key field: a comma-separated string, or a list whose
-// items are used as they are.
-func keyList(n *yaml.Node, trim func(string) string) ([]string, error) {
-	switch n.Kind {
-	case 0:
-		return nil, nil
-	case yaml.ScalarNode:
-		if n.ShortTag() == "!!null" {
-			return nil, nil
-		}
-		var out []string
-		for _, part := range strings.Split(n.Value, ",") {
-			if p := trim(part); p != "" {
-				out = append(out, p)
-			}
-		}
-		return out, nil
-	case yaml.SequenceNode:
-		var out []string
-		for _, item := range n.Content {
-			if item.Kind != yaml.ScalarNode || item.ShortTag() != "!!str" {
-				return nil, fmt.Errorf("line %d: list items must be strings", item.Line)
-			}
-			if p := trim(item.Value); p != "" {
-				out = append(out, p)
-			}
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("line %d: expected a string or a list of strings", n.Line)
-}
-
-// flatten merges nested groups into one, keys of merged groups first, and
-// drops duplicates.
-func (g rawGroup) flatten() (KeyGroup, error) {
-	var out KeyGroup
-	for _, m := range g.Merge {
-		sub, err := m.flatten()
-		if err != nil {
-			return out, err
-		}
-		out.Age = append(out.Age, sub.Age...)
-		out.PGP = append(out.PGP, sub.PGP...)
-		out.KMS = append(out.KMS, sub.KMS...)
-		out.GCPKMS = append(out.GCPKMS, sub.GCPKMS...)
-		out.HCKMS = append(out.HCKMS, sub.HCKMS...)
-		out.AzureKeyVault = append(out.AzureKeyVault, sub.AzureKeyVault...)
-		out.Vault = append(out.Vault, sub.Vault...)
-	}
-	for _, a := range g.Age {
-		for _, p := range strings.Split(a, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out.Age = append(out.Age, p)
-			}
-		}
-	}
-	for _, p := range g.PGP {
-		out.PGP = append(out.PGP, removeSpaces(p))
-	}
-	for _, k := range g.KMS {
-		out.KMS = append(out.KMS, KMSKey{ARN: removeSpaces(k.ARN), Role: k.Role, Context: k.Context, AWSProfile: k.AWSProfile})
-	}
-	for _, k := range g.GCPKMS {
-		out.GCPKMS = append(out.GCPKMS, k.ResourceID)
-	}
-	for _, k := range g.HCKMS {
-		out.HCKMS = append(out.HCKMS, k.KeyID)
-	}
-	for _, k := range g.AzureKV {
-		out.AzureKeyVault = append(out.AzureKeyVault, AzureKey{VaultURL: k.VaultURL, Key: k.Key, Version: k.Version})
-	}
-	out.Vault = append(out.Vault, g.Vault...)
-	out.Age = dedup(out.Age)
-	out.PGP = dedup(out.PGP)
-	out.GCPKMS = dedup(out.GCPKMS)
-	out.HCKMS = dedup(out.HCKMS)
-	out.Vault = dedup(out.Vault)
-	return out, nil
-}
-
-func dedup(in []string) []string {
-	seen := map[string]bool{}
-	out := in[:0]
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // ErrNoMatchingRule means no creation rule matches a file; sops refuses to
 // encrypt it even when keys are given on the command line.
 var ErrNoMatchingRule = errors.New("no matching creation rules found")
 
+// ErrNoMatchingDestination means no destination rule matches a file.
+var ErrNoMatchingDestination = errors.New("no matching destination found in config")
+
 // Rule returns the first creation rule that matches file (a path as given
-// on the command line). It returns nil, nil when the config has no
-// creation rules at all.
+// on the command line), or one with an empty path_regex. The path is
+// matched relative to the config file's directory when the file lies
+// below it, and absolute otherwise. Rule returns nil, nil when the config
+// has no creation_rules at all; an empty list matches nothing, as in sops.
+// The returned rule's Index and Field say which one matched.
 func (c *Config) Rule(file string) (*CreationRule, error) {
-	if len(c.CreationRules) == 0 {
+	if c.CreationRules == nil {
 		return nil, nil
 	}
 	p := c.relative(file)
 	for i := range c.CreationRules {
 		r := &c.CreationRules[i]
-		if r.PathRegex == "" || r.pathRe.MatchString(p) {
+		ok, err := matches(r.pathRe, r.PathRegex, p)
+		if err != nil {
+			return nil, fmt.Errorf("%s.path_regex: %w", r.Field, err)
+		}
+		if ok {
 			return r, nil
 		}
 	}
 	return nil, fmt.Errorf("%w for %s in %s", ErrNoMatchingRule, p, c.Path)
 }
 
-// relative gives the path rules match against: relative to the config's
-// directory when the file is below it, absolute otherwise, with forward
-// slashes on every system.
+// relative gives the path creation rules match against, as sops builds
+// it: the absolute path, with the config's directory and a separator cut
+// off its front when present. (A config in the root directory therefore
+// matches absolute paths, as in sops.) Separators are forward slashes on
+// every system, so that one config serves everyone.
 func (c *Config) relative(file string) string {
 	abs, err := filepath.Abs(file)
 	if err != nil {
-		return file
+		return filepath.ToSlash(file)
 	}
 	if c.Path != "" {
-		dir := filepath.Dir(c.Path)
-		if rel, err := filepath.Rel(dir, abs); err == nil && !strings.HasPrefix(rel, "..") {
-			return filepath.ToSlash(rel)
+		if dir, err := filepath.Abs(filepath.Dir(c.Path)); err == nil {
+			if rest, ok := strings.CutPrefix(abs, dir+string(filepath.Separator)); ok {
+				return filepath.ToSlash(rest)
+			}
 		}
 	}
 	return filepath.ToSlash(abs)
+}
+
+// Destination returns the first destination rule whose path_regex matches
+// path, or that has none. Unlike creation rules, path is matched as given
+// (as `sops publish` was given it or found it walking a directory), not
+// made relative to the config.
+func (c *Config) Destination(path string) (*DestinationRule, error) {
+	for i := range c.DestinationRules {
+		d := &c.DestinationRules[i]
+		ok, err := matches(d.pathRe, d.PathRegex, path)
+		if err != nil {
+			return nil, fmt.Errorf("%s.path_regex: %w", d.Field, err)
+		}
+		if ok {
+			return d, nil
+		}
+	}
+	return nil, fmt.Errorf("%w for %s", ErrNoMatchingDestination, path)
+}
+
+// matches says whether a rule's path_regex matches path; an empty one
+// matches everything. Rules built by Parse come compiled; one built by
+// hand is compiled here.
+func matches(re *regexp.Regexp, expr, path string) (bool, error) {
+	if expr == "" {
+		return true, nil
+	}
+	if re == nil {
+		var err error
+		if re, err = regexp.Compile(expr); err != nil {
+			return false, err
+		}
+	}
+	return re.MatchString(path), nil
 }
