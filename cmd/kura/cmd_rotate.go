@@ -36,8 +36,6 @@ func (c *changeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.add.encryptionContext, "encryption-context", "", "AWS KMS encryption context for the --add-kms keys")
 }
 
-func (c *changeFlags) any() bool { return c.add.any() || c.rm.any() }
-
 func (a *app) rotateCommand() *cobra.Command {
 	var b bulkFlags
 	var c changeFlags
