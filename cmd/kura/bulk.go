@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -32,7 +34,7 @@ func (b *bulkFlags) register(fs *pflag.FlagSet) {
 }
 
 // files expands the arguments of a command over many files.
-func (a *app) files(b *bulkFlags, args []string) ([]string, error) {
+func (a *app) files(b *bulkFlags, args []string) ([]bulk.Target, error) {
 	if len(args) == 0 {
 		return nil, usageError{errors.New("no file given")}
 	}
@@ -44,6 +46,12 @@ func (a *app) files(b *bulkFlags, args []string) ([]string, error) {
 		return nil, &sopsfile.Error{Code: sopsfile.CodeNoFileSpecified, Err: errors.New("no SOPS file found below " + strings.Join(args, ", "))}
 	}
 	return files, nil
+}
+
+// notSOPS reports whether a load error means the file is not a SOPS file
+// at all: a file found by walking a directory is then skipped quietly.
+func notSOPS(err error) bool {
+	return errors.Is(err, sopsfile.ErrNotSOPS)
 }
 
 // loaded is an encrypted file read for a command over many files.
@@ -92,15 +100,19 @@ type outcome struct {
 	status string // a word for the summary: updated, up to date, would update, differs, failed...
 	detail string
 	err    error
+	// skip marks a file found by a walk that is not a SOPS file: it gets
+	// no line and does not count.
+	skip bool
 }
 
 // tally counts outcomes by status for the summary line, in first-seen
 // order.
 type tally struct {
-	order  []string
-	counts map[string]int
-	failed int
-	code   sopsfile.Code
+	order       []string
+	counts      map[string]int
+	failed      int
+	interrupted int
+	code        sopsfile.Code
 }
 
 func (t *tally) add(o outcome) {
@@ -134,10 +146,33 @@ func (t *tally) String() string {
 }
 
 // runBulk runs fn on every file, prints one line per file in order and a
-// summary, and returns an error when any file failed.
-func (a *app) runBulk(files []string, jobs int, fn func(string) outcome) *tally {
+// summary, and returns an error when any file failed. A named file that
+// does not exist fails without fn being called. An interrupt (Ctrl-C,
+// SIGTERM) lets the files in progress finish, so none is left half
+// written, and starts no more.
+func (a *app) runBulk(files []bulk.Target, jobs int, fn func(bulk.Target) outcome) *tally {
 	t := &tally{}
-	bulk.Run(files, jobs, fn, func(file string, o outcome) {
+	stop := a.interrupted()
+	bulk.Run(files, jobs, stop, func(target bulk.Target) outcome {
+		if !target.Found {
+			if _, err := os.Stat(target.Path); err != nil {
+				return outcome{status: "failed", err: &sopsfile.Error{Code: sopsfile.CodeNoFileSpecified, Err: errors.New("no such file")}}
+			}
+		}
+		o := fn(target)
+		if target.Found && o.err != nil && notSOPS(o.err) {
+			return outcome{skip: true}
+		}
+		return o
+	}, func(target bulk.Target, o outcome, ran bool) {
+		file := target.Path
+		if !ran {
+			t.interrupted++
+			return
+		}
+		if o.skip {
+			return
+		}
 		t.add(o)
 		switch {
 		case o.err != nil:
@@ -158,9 +193,31 @@ func (a *app) runBulk(files []string, jobs int, fn func(string) outcome) *tally 
 	return t
 }
 
+// interrupted returns a channel closed on the first SIGINT or SIGTERM of
+// a run over many files.
+func (a *app) interrupted() <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stop == nil {
+		a.stop = make(chan struct{})
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-sig
+			signal.Stop(sig)
+			close(a.stop)
+		}()
+	}
+	return a.stop
+}
+
 // finish prints the summary and turns failures into the exit code.
 func (a *app) finish(t *tally) error {
 	fmt.Fprintln(a.stdout, t.String())
+	if t.interrupted > 0 {
+		fmt.Fprintf(a.stderr, "kura: error: interrupted: %d file(s) not started; every file is either as it was or fully written\n", t.interrupted)
+		return &exitError{code: int(sopsfile.CodeKeyboardInterrupt), silent: true}
+	}
 	if t.failed > 0 {
 		code := t.code
 		if code == 0 {

@@ -88,21 +88,31 @@ func (a *app) filestatus(b *bulkFlags, args []string) error {
 		return err
 	}
 	t := &tally{}
-	bulk.Run(files, b.jobs, func(path string) outcome {
-		enc, err := a.isEncrypted(path, b.inputType, cfg)
+	bulk.Run(files, b.jobs, a.interrupted(), func(target bulk.Target) outcome {
+		if _, err := os.Stat(target.Path); err != nil {
+			return outcome{status: "failed", err: &sopsfile.Error{Code: sopsfile.CodeNoFileSpecified, Err: errors.New("no such file")}}
+		}
+		enc, err := a.isEncrypted(target.Path, b.inputType, cfg)
 		if err != nil {
 			return outcome{status: "failed", err: err}
 		}
-		line, _ := json.Marshal(status{File: path, Encrypted: enc})
+		line, _ := json.Marshal(status{File: displayName(target.Path), Encrypted: enc})
 		return outcome{status: "checked", detail: string(line)}
-	}, func(path string, o outcome) {
+	}, func(target bulk.Target, o outcome, ran bool) {
+		if !ran {
+			t.interrupted++
+			return
+		}
 		t.add(o)
 		if o.err != nil {
-			fmt.Fprintf(a.stderr, "kura: error: %s: %s\n", displayName(path), o.err)
+			fmt.Fprintf(a.stderr, "kura: error: %s: %s\n", displayName(target.Path), o.err)
 			return
 		}
 		fmt.Fprintln(a.stdout, o.detail)
 	})
+	if t.interrupted > 0 {
+		return &exitError{code: int(sopsfile.CodeKeyboardInterrupt)}
+	}
 	if t.failed > 0 {
 		return &exitError{code: int(t.code), silent: true}
 	}

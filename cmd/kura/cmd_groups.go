@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kura-secrets/kura/internal/bulk"
+
 	"github.com/kura-secrets/kura/pkg/keys"
 	"github.com/kura-secrets/kura/pkg/sopsfile"
 )
@@ -33,7 +35,7 @@ type groupFlags struct {
 }
 
 func (g *groupFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVar(&g.files, "file", nil, "the file to change (repeatable; files may also follow the flags)")
+	cmd.Flags().StringArrayVarP(&g.files, "file", "f", nil, "the file to change (repeatable; files may also follow the flags)")
 	cmd.Flags().BoolVarP(&g.inPlace, "in-place", "i", false, "write the result back to the file instead of standard output (implied for several files)")
 	cmd.Flags().IntVar(&g.threshold, "shamir-secret-sharing-threshold", 0, "groups needed to decrypt afterwards (default: the file's, capped to the number of groups)")
 	g.b.register(cmd.Flags())
@@ -150,18 +152,19 @@ func (a *app) changeKeyGroups(g *groupFlags, args []string, change func([][]keys
 		return l, nil
 	}
 	if len(files) == 1 && !g.inPlace && !g.b.recursive {
-		l, err := one(files[0])
+		l, err := one(files[0].Path)
 		if err != nil {
-			return inFile(displayName(files[0]), err)
+			return inFile(displayName(files[0].Path), err)
 		}
 		out, err := l.file.Emit(l.store)
 		if err != nil {
-			return inFile(displayName(files[0]), err)
+			return inFile(displayName(files[0].Path), err)
 		}
 		_, err = a.stdout.Write(out)
 		return err
 	}
-	return a.finish(a.runBulk(files, g.b.jobs, func(path string) outcome {
+	return a.finish(a.runBulk(files, g.b.jobs, func(target bulk.Target) outcome {
+		path := target.Path
 		l, err := one(path)
 		if err != nil {
 			return outcome{status: "failed", err: err}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -210,15 +211,30 @@ func (a *app) inspect(b *bulkFlags, asJSON bool, args []string) error {
 	if err != nil {
 		return err
 	}
-	var all []*inspection
+	var all []any
 	t := &tally{}
-	bulk.Run(files, b.jobs, func(path string) *inspection {
+	bulk.Run(files, b.jobs, a.interrupted(), func(target bulk.Target) *inspection {
+		path := target.Path
+		if _, err := os.Stat(path); err != nil {
+			return &inspection{File: path, Error: "no such file"}
+		}
 		in, err := a.inspectOne(path, b, cfg)
 		if err != nil {
-			return &inspection{File: path, Error: err.Error()}
+			if target.Found && notSOPS(err) {
+				return nil
+			}
+			return &inspection{File: path, Error: strings.Join(strings.Fields(err.Error()), " ")}
 		}
 		return in
-	}, func(path string, in *inspection) {
+	}, func(target bulk.Target, in *inspection, ran bool) {
+		path := target.Path
+		if !ran {
+			t.interrupted++
+			return
+		}
+		if in == nil {
+			return
+		}
 		if in.Error != "" {
 			t.add(outcome{status: "failed", err: fmt.Errorf("%s", in.Error)})
 			if !asJSON {
@@ -228,7 +244,11 @@ func (a *app) inspect(b *bulkFlags, asJSON bool, args []string) error {
 			t.add(outcome{status: "inspected"})
 		}
 		if asJSON {
-			all = append(all, in)
+			if in.Error != "" {
+				all = append(all, map[string]string{"file": in.File, "error": in.Error})
+			} else {
+				all = append(all, in)
+			}
 			return
 		}
 		if in.Error == "" {
@@ -237,13 +257,16 @@ func (a *app) inspect(b *bulkFlags, asJSON bool, args []string) error {
 	})
 	if asJSON {
 		if all == nil {
-			all = []*inspection{}
+			all = []any{}
 		}
 		out, err := json.MarshalIndent(all, "", "  ")
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(a.stdout, string(out))
+	}
+	if t.interrupted > 0 {
+		return &exitError{code: int(sopsfile.CodeKeyboardInterrupt)}
 	}
 	if t.failed > 0 {
 		return &exitError{code: int(sopsfile.CodeGeneric), silent: true}

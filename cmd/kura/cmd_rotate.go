@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kura-secrets/kura/internal/bulk"
 	"github.com/spf13/pflag"
 
 	"github.com/kura-secrets/kura/pkg/keys"
@@ -24,13 +26,13 @@ func (c *changeFlags) register(fs *pflag.FlagSet) {
 		k    *keyFlags
 		what string
 	}{{"add", &c.add, "add to the first key group"}, {"rm", &c.rm, "remove from every key group"}} {
-		fs.StringVar(&f.k.age, f.verb+"-age", "", "age recipients to "+f.what)
-		fs.StringVar(&f.k.pgp, f.verb+"-pgp", "", "PGP fingerprints to "+f.what)
-		fs.StringVar(&f.k.kms, f.verb+"-kms", "", "AWS KMS ARNs to "+f.what)
-		fs.StringVar(&f.k.gcpKMS, f.verb+"-gcp-kms", "", "GCP KMS resource IDs to "+f.what)
-		fs.StringVar(&f.k.azureKV, f.verb+"-azure-kv", "", "Azure Key Vault key URLs to "+f.what)
-		fs.StringVar(&f.k.vault, f.verb+"-hc-vault-transit", "", "Vault transit key URIs to "+f.what)
-		fs.StringVar(&f.k.hckms, f.verb+"-hckms", "", "HuaweiCloud KMS keys to "+f.what)
+		fs.Var((*listFlag)(&f.k.age), f.verb+"-age", "age recipients to "+f.what)
+		fs.Var((*listFlag)(&f.k.pgp), f.verb+"-pgp", "PGP fingerprints to "+f.what)
+		fs.Var((*listFlag)(&f.k.kms), f.verb+"-kms", "AWS KMS ARNs to "+f.what)
+		fs.Var((*listFlag)(&f.k.gcpKMS), f.verb+"-gcp-kms", "GCP KMS resource IDs to "+f.what)
+		fs.Var((*listFlag)(&f.k.azureKV), f.verb+"-azure-kv", "Azure Key Vault key URLs to "+f.what)
+		fs.Var((*listFlag)(&f.k.vault), f.verb+"-hc-vault-transit", "Vault transit key URIs to "+f.what)
+		fs.Var((*listFlag)(&f.k.hckms), f.verb+"-hckms", "HuaweiCloud KMS keys to "+f.what)
 	}
 	fs.StringVar(&c.add.awsProfile, "aws-profile", "", "AWS profile for the --add-kms keys")
 	fs.StringVar(&c.add.encryptionContext, "encryption-context", "", "AWS KMS encryption context for the --add-kms keys")
@@ -124,65 +126,60 @@ func (a *app) rotate(b *bulkFlags, c *changeFlags, io *ioFlags, ignoreMAC bool, 
 	if err != nil {
 		return err
 	}
-	rotateOne := func(path string) (*loaded, error) {
+	// rotateOne rotates a file in memory and says which keys changed.
+	rotateOne := func(path string) (*loaded, string, error) {
 		l, err := a.loadEncrypted(path, b.inputType, cfg)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if err := l.file.Decrypt(sopsfile.DecryptOptions{Sources: a.unwrappers(), Order: order, IgnoreMAC: ignoreMAC}); err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		groups, err := a.changeGroups(l.file.Meta.KeyGroups, c)
+		old := l.file.Meta.KeyGroups
+		groups, err := a.changeGroups(old, c)
 		if err != nil {
-			return nil, sopsfile.Wrap(sopsfile.CodeGeneric, err)
+			return nil, "", sopsfile.Wrap(sopsfile.CodeGeneric, err)
 		}
+		want := make([][]string, len(groups))
+		for i, g := range groups {
+			for _, r := range g {
+				want[i] = append(want[i], keys.Name(r.Type(), r.Identity()))
+			}
+		}
+		changes := keys.Diff(old, want)
 		if err := l.file.Rotate(groups, l.file.Meta.ShamirThreshold, time.Now()); err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		return l, nil
+		return l, (&plan{l: l, groups: groups, changes: changes}).String(), nil
 	}
 	// One file without -i goes to standard output or --output, as sops.
-	if len(files) == 1 && !io.inPlace && len(args) == 1 && files[0] == args[0] {
-		l, err := rotateOne(files[0])
+	if len(files) == 1 && !io.inPlace && len(args) == 1 && files[0].Path == args[0] {
+		path := files[0].Path
+		if _, err := os.Stat(path); err != nil {
+			return inFile(path, &sopsfile.Error{Code: sopsfile.CodeNoFileSpecified, Err: errors.New("no such file")})
+		}
+		l, _, err := rotateOne(path)
 		if err != nil {
-			return inFile(displayName(files[0]), err)
+			return inFile(displayName(path), err)
 		}
 		out, err := l.file.Emit(l.store)
 		if err != nil {
-			return inFile(displayName(files[0]), err)
+			return inFile(displayName(path), err)
 		}
-		j := &job{file: files[0]}
-		return inFile(displayName(files[0]), a.writeOutput(j, io, out))
+		return inFile(displayName(path), a.writeOutput(&job{file: path}, io, out))
 	}
 	if io.output != "" {
 		return &sopsfile.Error{Code: sopsfile.CodeConflictingParameters, Err: errors.New("--output takes one file")}
 	}
-	return a.finish(a.runBulk(files, b.jobs, func(path string) outcome {
-		l, err := rotateOne(path)
+	return a.finish(a.runBulk(files, b.jobs, func(target bulk.Target) outcome {
+		path := target.Path
+		l, detail, err := rotateOne(path)
 		if err != nil {
 			return outcome{status: "failed", err: err}
 		}
 		if _, err := l.save(path); err != nil {
 			return outcome{status: "failed", err: err}
 		}
-		return outcome{status: "rotated", detail: changeSummary(c)}
+		return outcome{status: "rotated", detail: detail}
 	}))
-}
-
-// changeSummary says which keys rotate added and removed.
-func changeSummary(c *changeFlags) string {
-	var parts []string
-	add := func(sign string, k keyFlags) {
-		for _, l := range []struct {
-			t    keys.Type
-			list string
-		}{{keys.Age, k.age}, {keys.PGP, k.pgp}, {keys.KMS, k.kms}, {keys.GCPKMS, k.gcpKMS}, {keys.AzureKV, k.azureKV}, {keys.Vault, k.vault}, {keys.HCKMS, k.hckms}} {
-			for _, v := range splitList(l.list) {
-				parts = append(parts, sign+keys.Name(l.t, v))
-			}
-		}
-	}
-	add("+", c.add)
-	add("-", c.rm)
-	return strings.Join(parts, ", ")
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kura-secrets/kura/internal/bulk"
+
 	"github.com/kura-secrets/kura/pkg/config"
 	"github.com/kura-secrets/kura/pkg/keys"
 	"github.com/kura-secrets/kura/pkg/sopsfile"
@@ -113,11 +115,15 @@ func (a *app) planLoaded(l *loaded, path string, cfg *config.Config) (*plan, err
 	}
 	p := &plan{l: l, groups: groups, oldT: l.file.Meta.ShamirThreshold}
 	p.changes = keys.Diff(l.file.Meta.KeyGroups, want)
-	// The rule's threshold applies; without one, several groups need all
-	// of them, and a single group needs none.
+	// The rule's threshold applies. Without one, the file's stays when
+	// the groups can still meet it (as sops keeps it); otherwise several
+	// groups need all of them, and a single group needs none.
 	p.threshold = rule.ShamirThreshold
 	if len(groups) > 1 && p.threshold == 0 {
 		p.threshold = len(groups)
+		if t := p.oldT; t >= 2 && t <= len(groups) {
+			p.threshold = t
+		}
 	}
 	if len(groups) == 1 && rule.ShamirThreshold == 0 {
 		p.threshold = 0
@@ -152,7 +158,8 @@ func (a *app) updatekeys(b *bulkFlags, args []string, yes, dryRun, check bool) e
 	}
 	if yes && !dryRun {
 		// One pass: each file is planned and updated by the same worker.
-		return a.finish(a.runBulk(files, b.jobs, func(path string) outcome {
+		return a.finish(a.runBulk(files, b.jobs, func(target bulk.Target) outcome {
+			path := target.Path
 			p, err := a.planKeys(path, b, cfg)
 			if err != nil {
 				return outcome{status: "failed", err: err}
@@ -168,7 +175,8 @@ func (a *app) updatekeys(b *bulkFlags, args []string, yes, dryRun, check bool) e
 	if check {
 		verb = "differs"
 	}
-	t := a.runBulk(files, b.jobs, func(path string) outcome {
+	t := a.runBulk(files, b.jobs, func(target bulk.Target) outcome {
+		path := target.Path
 		p, err := a.planKeys(path, b, cfg)
 		if err != nil {
 			return outcome{status: "failed", err: err}
@@ -181,9 +189,9 @@ func (a *app) updatekeys(b *bulkFlags, args []string, yes, dryRun, check bool) e
 		a.mu.Unlock()
 		return outcome{status: verb, detail: p.String()}
 	})
-	var pending []string
+	var pending []bulk.Target
 	for _, f := range files {
-		if plans[f] != nil {
+		if plans[f.Path] != nil {
 			pending = append(pending, f)
 		}
 	}
@@ -203,9 +211,10 @@ func (a *app) updatekeys(b *bulkFlags, args []string, yes, dryRun, check bool) e
 		return err
 	}
 	if !ok {
-		return &sopsfile.Error{Code: sopsfile.CodeGeneric, Err: errors.New("nothing changed: not confirmed")}
+		fmt.Fprintln(a.stderr, "kura: nothing changed")
+		return nil
 	}
-	applied := a.runBulk(pending, b.jobs, func(path string) outcome { return apply(path, plans[path]) })
+	applied := a.runBulk(pending, b.jobs, func(target bulk.Target) outcome { return apply(target.Path, plans[target.Path]) })
 	applied.failed += t.failed
 	if applied.code == 0 {
 		applied.code = t.code

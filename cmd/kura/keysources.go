@@ -22,15 +22,29 @@ type keyFlags struct {
 }
 
 func (k *keyFlags) register(fs *pflag.FlagSet) {
-	fs.StringVarP(&k.age, "age", "a", "", "comma-separated age recipients (age1... or ssh-... public keys; also SOPS_AGE_RECIPIENTS)")
-	fs.StringVarP(&k.pgp, "pgp", "p", "", "comma-separated PGP fingerprints (also SOPS_PGP_FP)")
-	fs.StringVarP(&k.kms, "kms", "k", "", "comma-separated AWS KMS key ARNs, each optionally +ROLE_ARN (also SOPS_KMS_ARN)")
+	fs.VarP((*listFlag)(&k.age), "age", "a", "comma-separated age recipients (age1... or ssh-... public keys; also SOPS_AGE_RECIPIENTS)")
+	fs.VarP((*listFlag)(&k.pgp), "pgp", "p", "comma-separated PGP fingerprints (also SOPS_PGP_FP)")
+	fs.VarP((*listFlag)(&k.kms), "kms", "k", "comma-separated AWS KMS key ARNs, each optionally +ROLE_ARN (also SOPS_KMS_ARN)")
 	fs.StringVar(&k.awsProfile, "aws-profile", "", "AWS profile for the --kms keys")
 	fs.StringVar(&k.encryptionContext, "encryption-context", "", "AWS KMS encryption context for the --kms keys: comma-separated key:value pairs")
-	fs.StringVar(&k.gcpKMS, "gcp-kms", "", "comma-separated GCP KMS key resource IDs (also SOPS_GCP_KMS_IDS)")
-	fs.StringVar(&k.azureKV, "azure-kv", "", "comma-separated Azure Key Vault key URLs (also SOPS_AZURE_KEYVAULT_URLS)")
-	fs.StringVar(&k.vault, "hc-vault-transit", "", "comma-separated HashiCorp Vault transit key URIs (also SOPS_VAULT_URIS)")
-	fs.StringVar(&k.hckms, "hckms", "", "comma-separated HuaweiCloud KMS keys, REGION:KEY-UUID, served by a kura-keysource-hckms companion (also SOPS_HUAWEICLOUD_KMS_IDS)")
+	fs.Var((*listFlag)(&k.gcpKMS), "gcp-kms", "comma-separated GCP KMS key resource IDs (also SOPS_GCP_KMS_IDS)")
+	fs.Var((*listFlag)(&k.azureKV), "azure-kv", "comma-separated Azure Key Vault key URLs (also SOPS_AZURE_KEYVAULT_URLS)")
+	fs.Var((*listFlag)(&k.vault), "hc-vault-transit", "comma-separated HashiCorp Vault transit key URIs (also SOPS_VAULT_URIS)")
+	fs.Var((*listFlag)(&k.hckms), "hckms", "comma-separated HuaweiCloud KMS keys, REGION:KEY-UUID, served by a kura-keysource-hckms companion (also SOPS_HUAWEICLOUD_KMS_IDS)")
+}
+
+// listFlag is a comma-separated key list that may also be given several
+// times (--age A --age B), as sops's groups command takes it.
+type listFlag string
+
+func (l *listFlag) String() string { return string(*l) }
+func (l *listFlag) Type() string   { return "string" }
+func (l *listFlag) Set(v string) error {
+	if *l != "" {
+		v = string(*l) + "," + v
+	}
+	*l = listFlag(v)
+	return nil
 }
 
 // withEnv fills empty flags from their environment variables.

@@ -52,6 +52,7 @@ type app struct {
 	mu             sync.Mutex // guards what commands over many files share
 	recipientCache map[string]keys.Recipient
 	unwrap         map[keys.Type]keys.Unwrapper
+	stop           chan struct{} // closed on an interrupt during a run over many files
 }
 
 // usageError is a mistake on the command line.

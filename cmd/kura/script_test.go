@@ -1,35 +1,50 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
+	"path"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/kura-secrets/kura/internal/fakecloud/awslocal"
 	"github.com/kura-secrets/kura/internal/kurakms"
 	"golang.org/x/crypto/ssh"
 )
 
 // TestMain makes the test binary double as the commands the scripts in
-// testdata/ run: kura itself, and keycmd, a stand-in for a password
-// manager in SOPS_AGE_KEY_CMD. Without one of those names in os.Args[0] it
-// runs the package's tests as usual.
+// testdata/ run: kura itself, keycmd, a stand-in for a password manager in
+// SOPS_AGE_KEY_CMD, killafter, which interrupts a command, and catglob,
+// which prints the files a pattern matches. Without one of those names in
+// os.Args[0] it runs the package's tests as usual.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"kura": main,
 		// The companion runs from the test binary as it runs from its own.
-		"kura-kms": func() { os.Exit(kurakms.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, "test")) },
-		"keycmd":   keycmd,
+		"kura-kms":  func() { os.Exit(kurakms.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, "test")) },
+		"keycmd":    keycmd,
+		"killafter": func() { os.Exit(killafter(os.Args[1:])) },
+		"catglob":   func() { os.Exit(catglob(os.Args[1:])) },
 	})
 }
 
@@ -62,17 +77,44 @@ var testKeys = []string{"age1.txt", "age2.txt", "age1.pub", "age2.pub", "age-all
 // environment of its own: only PATH and the variables testscript always
 // sets are inherited (so no SOPS_* variable of the user's), HOME is an
 // empty $WORK/home, XDG_CONFIG_HOME is empty, the test keys are in
-// $WORK/keys and $AGE1 and $AGE2 hold their public keys.
+// $WORK/keys, $AGE1 and $AGE2 hold their public keys, $CORPUS is the sops
+// interop corpus (../../testdata/sops-interop) and $SOPS is the sops
+// binary, if installed: the scripts that run it check [sops], and with CI
+// set a missing sops fails the test.
+//
+// Besides testscript's own, the scripts have the commands exitcode, mode,
+// sed, corrupt, sshkeygen, mkbytes, envfile, save, unchanged, jsonpath,
+// copyn, rmglob and disjoint, and run the programs killafter and catglob
+// (which the key-source scripts can run too); each is described where it
+// is defined.
 func TestScript(t *testing.T) {
 	keysDir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "keys"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	sops := awslocal.LookTool("sops")
+	if sops == "" && os.Getenv("CI") != "" {
+		t.Fatal("sops is not installed: go install github.com/getsops/sops/v3/cmd/sops@v3.13.2")
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                "testdata",
 		RequireUniqueNames: true,
 		Setup: func(e *testscript.Env) error {
-			return setupScript(e, keysDir)
+			if err := setupScript(e, keysDir); err != nil {
+				return err
+			}
+			if sops != "" {
+				e.Setenv("SOPS", sops)
+			}
+			e.Values[savedKey{}] = map[string]snapshot{}
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "sops":
+				return sops != "", nil
+			}
+			return false, errors.New("unknown condition " + strconv.Quote(cond))
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":  cmdExitcode,
@@ -82,6 +124,12 @@ func TestScript(t *testing.T) {
 			"sshkeygen": cmdSSHKeygen,
 			"mkbytes":   cmdMkbytes,
 			"envfile":   cmdEnvfile,
+			"save":      cmdSave,
+			"unchanged": cmdUnchanged,
+			"jsonpath":  cmdJSONPath,
+			"copyn":     cmdCopyn,
+			"rmglob":    cmdRmglob,
+			"disjoint":  cmdDisjoint,
 		},
 	})
 }
@@ -114,6 +162,7 @@ func setupScript(e *testscript.Env, keysDir string) error {
 			e.Setenv(strings.ToUpper(pub), strings.TrimSpace(string(b)))
 		}
 	}
+	e.Setenv("CORPUS", filepath.Join(filepath.Dir(keysDir), "sops-interop"))
 	return nil
 }
 
@@ -243,4 +292,410 @@ func cmdEnvfile(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: envfile name file")
 	}
 	ts.Setenv(args[0], ts.ReadFile(args[1]))
+}
+
+// savedKey holds, in a script's Values, the snapshots save took, by
+// absolute path.
+type savedKey struct{}
+
+// snapshot is a file's content, or a directory's files by relative path.
+type snapshot struct {
+	dir   bool
+	files map[string][]byte
+}
+
+func takeSnapshot(path string) (snapshot, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return snapshot{}, err
+	}
+	if !st.IsDir() {
+		b, err := os.ReadFile(path)
+		return snapshot{files: map[string][]byte{"": b}}, err
+	}
+	s := snapshot{dir: true, files: map[string][]byte{}}
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(path, p)
+		s.files[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	return s, err
+}
+
+// save PATH... remembers the content of files, and of every file below
+// directories, for unchanged.
+func cmdSave(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: save path...")
+	}
+	saved := ts.Value(savedKey{}).(map[string]snapshot)
+	for _, a := range args {
+		s, err := takeSnapshot(ts.MkAbs(a))
+		ts.Check(err)
+		saved[ts.MkAbs(a)] = s
+	}
+}
+
+// unchanged PATH... checks that files are byte for byte what save saw,
+// and that directories hold the same files, none added, none removed. A
+// path below a saved directory is compared with what save saw there. With
+// !, it checks that each path changed.
+func cmdUnchanged(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: unchanged path...")
+	}
+	saved := ts.Value(savedKey{}).(map[string]snapshot)
+	for _, a := range args {
+		old, ok := savedAt(saved, ts.MkAbs(a))
+		if !ok {
+			ts.Fatalf("unchanged: neither %s nor a directory above it was saved", a)
+		}
+		now, err := takeSnapshot(ts.MkAbs(a))
+		if err != nil && !neg {
+			ts.Fatalf("unchanged: %v", err)
+		}
+		var diffs []string
+		for name, b := range old.files {
+			nb, ok := now.files[name]
+			switch {
+			case !ok:
+				diffs = append(diffs, "removed: "+path.Join(a, name))
+			case !bytes.Equal(b, nb):
+				diffs = append(diffs, "changed: "+path.Join(a, name))
+			}
+		}
+		for name := range now.files {
+			if _, ok := old.files[name]; !ok {
+				diffs = append(diffs, "added: "+path.Join(a, name))
+			}
+		}
+		sort.Strings(diffs)
+		switch {
+		case !neg && len(diffs) > 0:
+			ts.Fatalf("%s changed since save:\n\t%s", a, strings.Join(diffs, "\n\t"))
+		case neg && len(diffs) == 0 && err == nil:
+			ts.Fatalf("%s did not change since save", a)
+		}
+	}
+}
+
+// savedAt returns what save saw of path: its own snapshot, or the part of
+// a saved directory's snapshot below it.
+func savedAt(saved map[string]snapshot, path string) (snapshot, bool) {
+	if s, ok := saved[path]; ok {
+		return s, true
+	}
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		if s, ok := saved[dir]; ok && s.dir {
+			rel, _ := filepath.Rel(dir, path)
+			rel = filepath.ToSlash(rel)
+			if b, ok := s.files[rel]; ok {
+				return snapshot{files: map[string][]byte{"": b}}, true
+			}
+			sub := snapshot{dir: true, files: map[string][]byte{}}
+			for name, b := range s.files {
+				if rest, ok := strings.CutPrefix(name, rel+"/"); ok {
+					sub.files[rest] = b
+				}
+			}
+			return sub, true
+		}
+		if filepath.Dir(dir) == dir {
+			return snapshot{}, false
+		}
+	}
+}
+
+// jsonpath FILE EXPR WANT checks one value of the JSON document in FILE
+// (stdout and stderr name the last command's output). EXPR is a path such
+// as .[0].rule.added[1], optionally followed by |length; a missing object
+// field is null. A string is compared with WANT as it is, any other value
+// as compact JSON (null, 2, true, ["a","b"], {"k":1}). With !, the value
+// must differ from WANT.
+func cmdJSONPath(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: jsonpath file expr want")
+	}
+	dec := json.NewDecoder(strings.NewReader(ts.ReadFile(args[0])))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		ts.Fatalf("jsonpath: %s is not JSON: %v", args[0], err)
+	}
+	v, err := jsonPath(doc, args[1])
+	if err != nil {
+		ts.Fatalf("jsonpath: %s: %v", args[1], err)
+	}
+	got, ok := v.(string)
+	if !ok {
+		b, err := json.Marshal(v)
+		ts.Check(err)
+		got = string(b)
+	}
+	if (got == args[2]) == neg {
+		ts.Fatalf("%s in %s is %s, want %s%s", args[1], args[0], got, map[bool]string{true: "anything but ", false: ""}[neg], args[2])
+	}
+}
+
+func jsonPath(v any, expr string) (any, error) {
+	rest, length := strings.CutSuffix(expr, "|length")
+	for rest != "" {
+		switch rest[0] {
+		case '.':
+			rest = rest[1:]
+			if rest == "" || rest[0] == '[' {
+				continue
+			}
+			end := strings.IndexAny(rest, ".[")
+			if end < 0 {
+				end = len(rest)
+			}
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("field %q of a %T", rest[:end], v)
+			}
+			v, rest = m[rest[:end]], rest[end:]
+		case '[':
+			end := strings.IndexByte(rest, ']')
+			if end < 0 {
+				return nil, errors.New("unclosed [")
+			}
+			i, err := strconv.Atoi(rest[1:end])
+			if err != nil {
+				return nil, err
+			}
+			a, ok := v.([]any)
+			if !ok {
+				return nil, fmt.Errorf("index %d of a %T", i, v)
+			}
+			if i < 0 || i >= len(a) {
+				return nil, fmt.Errorf("index %d out of range: %d elements", i, len(a))
+			}
+			v, rest = a[i], rest[end+1:]
+		default:
+			return nil, fmt.Errorf("unexpected %q", rest)
+		}
+	}
+	if !length {
+		return v, nil
+	}
+	switch t := v.(type) {
+	case []any:
+		return len(t), nil
+	case map[string]any:
+		return len(t), nil
+	case string:
+		return len(t), nil
+	case nil:
+		return 0, nil
+	}
+	return nil, fmt.Errorf("length of a %T", v)
+}
+
+// copyn N SRC PATTERN copies SRC to N files named by fmt.Sprintf(PATTERN,
+// i) for i from 1 to N, such as tree/f%03d.enc.yaml, creating directories
+// as needed.
+func cmdCopyn(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: copyn n src pattern")
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 1 {
+		ts.Fatalf("copyn: bad count %q", args[0])
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	for i := 1; i <= n; i++ {
+		name := ts.MkAbs(fmt.Sprintf(args[2], i))
+		ts.Check(os.MkdirAll(filepath.Dir(name), 0o755))
+		ts.Check(os.WriteFile(name, b, 0o644))
+	}
+}
+
+// rmglob PATTERN... removes the files that filepath.Glob patterns match
+// (none is fine), and logs them.
+func cmdRmglob(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: rmglob pattern...")
+	}
+	for _, p := range args {
+		matches, err := filepath.Glob(ts.MkAbs(p))
+		ts.Check(err)
+		for _, m := range matches {
+			ts.Logf("rmglob: removing %s", m)
+			ts.Check(os.Remove(m))
+		}
+	}
+}
+
+// disjoint REGEXP FILE1 FILE2 checks that no text REGEXP matches in FILE1
+// (which must have a match) is also matched in FILE2: for instance that no
+// ENC[...] value of a file survived its rotation. With !, some must be
+// shared.
+func cmdDisjoint(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: disjoint regexp file1 file2")
+	}
+	re, err := regexp.Compile("(?m)" + args[0])
+	ts.Check(err)
+	first := re.FindAllString(ts.ReadFile(args[1]), -1)
+	if len(first) == 0 {
+		ts.Fatalf("disjoint: no match for %#q in %s", args[0], args[1])
+	}
+	in2 := map[string]bool{}
+	for _, m := range re.FindAllString(ts.ReadFile(args[2]), -1) {
+		in2[m] = true
+	}
+	var shared []string
+	for _, m := range first {
+		if in2[m] {
+			shared = append(shared, m)
+		}
+	}
+	switch {
+	case !neg && len(shared) > 0:
+		ts.Fatalf("%s and %s share %d of %d matches, such as %s", args[1], args[2], len(shared), len(first), shared[0])
+	case neg && len(shared) == 0:
+		ts.Fatalf("%s and %s share none of %d matches", args[1], args[2], len(first))
+	}
+}
+
+// killafter interrupts a command part-way:
+//
+//	killafter [-signal KILL|INT|TERM] DURATION PROGRAM [ARGS...]
+//	killafter [-signal KILL|INT|TERM] -lines N PROGRAM [ARGS...]
+//
+// It runs PROGRAM with its own standard input, output and error, and sends
+// it the signal (SIGKILL unless -signal says otherwise) DURATION after the
+// start, or as soon as PROGRAM has written N lines to standard output. It
+// exits 128+the signal's number when the signal ended PROGRAM, and with
+// PROGRAM's status otherwise, saying on standard error whether PROGRAM
+// ended before the signal was sent. SIGINT is not ignored in PROGRAM even
+// when it is in killafter's parent.
+func killafter(args []string) int {
+	usage := func() int {
+		fmt.Fprintln(os.Stderr, "usage: killafter [-signal KILL|INT|TERM] duration|-lines n program [args...]")
+		return 2
+	}
+	sig, signame := syscall.Signal(syscall.SIGKILL), "KILL"
+	if len(args) > 2 && args[0] == "-signal" {
+		signame = args[1]
+		switch signame {
+		case "KILL":
+		case "INT":
+			sig = syscall.SIGINT
+		case "TERM":
+			sig = syscall.SIGTERM
+		default:
+			return usage()
+		}
+		args = args[2:]
+	}
+	var delay time.Duration
+	lines := 0
+	switch {
+	case len(args) > 2 && args[0] == "-lines":
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 1 {
+			return usage()
+		}
+		lines, args = n, args[2:]
+	case len(args) > 1:
+		d, err := time.ParseDuration(args[0])
+		if err != nil || d <= 0 {
+			return usage()
+		}
+		delay, args = d, args[1:]
+	default:
+		return usage()
+	}
+	// A handled signal is reset to its default in the child; an ignored
+	// one would stay ignored.
+	signal.Notify(make(chan os.Signal, 1), os.Interrupt)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err == nil {
+		err = cmd.Start()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "killafter:", err)
+		return 2
+	}
+	var once sync.Once
+	sent := false
+	var mu sync.Mutex
+	send := func() {
+		once.Do(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if cmd.Process.Signal(sig) == nil {
+				sent = true
+			}
+		})
+	}
+	if delay > 0 {
+		time.AfterFunc(delay, send)
+	}
+	r := bufio.NewReader(out)
+	for n := 0; ; {
+		line, err := r.ReadString('\n')
+		os.Stdout.WriteString(line)
+		if err != nil {
+			if err != io.EOF {
+				fmt.Fprintln(os.Stderr, "killafter:", err)
+			}
+			break
+		}
+		if n++; n == lines {
+			send()
+		}
+	}
+	cmd.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	switch {
+	case ws.Signaled():
+		fmt.Fprintf(os.Stderr, "killafter: %s ended by signal %d (%v)\n", args[0], int(ws.Signal()), ws.Signal())
+		return 128 + int(ws.Signal())
+	case sent:
+		fmt.Fprintf(os.Stderr, "killafter: %s exited with status %d after SIG%s\n", args[0], cmd.ProcessState.ExitCode(), signame)
+	default:
+		fmt.Fprintf(os.Stderr, "killafter: %s exited with status %d before SIG%s was sent\n", args[0], cmd.ProcessState.ExitCode(), signame)
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// catglob PATTERN... prints every file the filepath.Glob patterns match,
+// in order, each after a line "-- NAME --", as txtar does. It prints
+// nothing when nothing matches.
+func catglob(args []string) int {
+	for _, p := range args {
+		matches, err := filepath.Glob(p)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "catglob:", err)
+			return 2
+		}
+		for _, m := range matches {
+			b, err := os.ReadFile(m)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "catglob:", err)
+				return 1
+			}
+			fmt.Printf("-- %s --\n", filepath.ToSlash(m))
+			os.Stdout.Write(b)
+			if len(b) > 0 && b[len(b)-1] != '\n' {
+				fmt.Println()
+			}
+		}
+	}
+	return 0
 }

@@ -20,26 +20,38 @@ import (
 	"sync"
 )
 
+// Target is one file to work on.
+type Target struct {
+	Path string
+	// Found says the file was found by walking a directory rather than
+	// named: if it turns out not to be a SOPS file, it is skipped
+	// quietly, while a named one is an error.
+	Found bool
+}
+
 // Expand turns command-line arguments into the files to work on. A file
-// is taken as given. A directory is walked when recursive is set (dot
-// directories such as .git are skipped) and contributes the files that
-// look like SOPS files; without recursive it is an error.
-func Expand(args []string, recursive bool) ([]string, error) {
-	var files []string
+// is taken as given, even if it does not exist (the operation reports
+// that for it). A directory is walked when recursive is set and
+// contributes the files that look like SOPS files; dot directories such
+// as .git and kura's own temporary files are skipped. Without recursive a
+// directory is an error. A file named twice is worked on once.
+func Expand(args []string, recursive bool) ([]Target, error) {
+	var files []Target
 	seen := map[string]bool{}
-	add := func(p string) {
-		if !seen[p] {
-			seen[p] = true
-			files = append(files, p)
+	add := func(p string, found bool) {
+		key := p
+		if abs, err := filepath.Abs(p); err == nil {
+			key = abs
+		}
+		if !seen[key] {
+			seen[key] = true
+			files = append(files, Target{Path: p, Found: found})
 		}
 	}
 	for _, arg := range args {
 		st, err := os.Stat(arg)
-		if err != nil {
-			return nil, err
-		}
-		if !st.IsDir() {
-			add(arg)
+		if err != nil || !st.IsDir() {
+			add(arg, false)
 			continue
 		}
 		if !recursive {
@@ -56,7 +68,7 @@ func Expand(args []string, recursive bool) ([]string, error) {
 				}
 				return nil
 			}
-			if d.Type().IsRegular() && d.Name() != ".sops.yaml" && LooksEncrypted(p) {
+			if d.Type().IsRegular() && d.Name() != ".sops.yaml" && !IsTemporary(d.Name()) && LooksEncrypted(p) {
 				found = append(found, p)
 			}
 			return nil
@@ -66,16 +78,23 @@ func Expand(args []string, recursive bool) ([]string, error) {
 		}
 		sort.Strings(found)
 		for _, p := range found {
-			add(p)
+			add(p, true)
 		}
 	}
 	return files, nil
 }
 
+// IsTemporary reports whether a file name is one of the temporary files
+// kura's atomic writer makes next to a file (".NAME.kura-RANDOM"). One is
+// left behind only when a run is killed outright; it holds ciphertext.
+func IsTemporary(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, ".kura-")
+}
+
 // markers are byte strings every SOPS file holds in one of its formats:
-// the YAML or JSON "sops" key with its "mac", the dotenv "sops_mac" and
-// the INI "[sops]" section.
-var markers = [][]byte{[]byte("sops"), []byte("mac")}
+// the YAML or JSON "sops" key with its "mac", "lastmodified" and
+// "version", the dotenv "sops_mac" and the INI "[sops]" section.
+var markers = [][]byte{[]byte("sops"), []byte("mac"), []byte("lastmodified"), []byte("version")}
 
 // tailSize is how much of a file LooksEncrypted reads: the metadata
 // block is written last in every format, and even with many recipients
@@ -107,15 +126,17 @@ func LooksEncrypted(path string) bool {
 	return true
 }
 
-// Run calls fn for every file on workers goroutines (0 means one per
-// core) and calls report with each result in the order of files, as soon
-// as it and all results before it are done.
-func Run[R any](files []string, workers int, fn func(file string) R, report func(file string, r R)) {
+// Run calls fn for every target on workers goroutines (0 means one per
+// core) and calls report with each result in the order of targets, as
+// soon as it and all results before it are done. Once stop is closed no
+// new target is started; those not started are reported with ran false.
+func Run[R any](targets []Target, workers int, stop <-chan struct{}, fn func(Target) R, report func(t Target, r R, ran bool)) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	results := make([]R, len(files))
-	done := make([]chan struct{}, len(files))
+	results := make([]R, len(targets))
+	ran := make([]bool, len(targets))
+	done := make([]chan struct{}, len(targets))
 	for i := range done {
 		done[i] = make(chan struct{})
 	}
@@ -126,20 +147,27 @@ func Run[R any](files []string, workers int, fn func(file string) R, report func
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] = fn(files[i])
+				results[i], ran[i] = fn(targets[i]), true
 				close(done[i])
 			}
 		}()
 	}
 	go func() {
-		for i := range files {
-			next <- i
+		defer close(next)
+		for i := range targets {
+			select {
+			case next <- i:
+			case <-stop:
+				for j := i; j < len(targets); j++ {
+					close(done[j])
+				}
+				return
+			}
 		}
-		close(next)
 	}()
-	for i, f := range files {
+	for i, t := range targets {
 		<-done[i]
-		report(f, results[i])
+		report(t, results[i], ran[i])
 	}
 	wg.Wait()
 }

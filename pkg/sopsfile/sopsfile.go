@@ -38,14 +38,24 @@ type File struct {
 	Warnings []string
 }
 
+// ErrNotSOPS matches the load failures that mean the data is not a SOPS
+// file in the format tried: it does not parse, or has no metadata.
+var ErrNotSOPS = errors.New("not a SOPS file")
+
+type notSOPSError struct{ err error }
+
+func (e notSOPSError) Error() string        { return e.err.Error() }
+func (e notSOPSError) Unwrap() error        { return e.err }
+func (e notSOPSError) Is(target error) bool { return target == ErrNotSOPS }
+
 // Load parses an encrypted file with the given store.
 func Load(data []byte, store format.Store, binary bool) (*File, error) {
 	docs, meta, err := store.LoadEncrypted(data)
 	if err != nil {
 		if errors.Is(err, format.ErrNoMetadata) {
-			return nil, &Error{Code: CodeGeneric, Err: err, Hint: "the file is not encrypted, or its format was not recognised: use --input-type"}
+			return nil, &Error{Code: CodeGeneric, Err: notSOPSError{err}, Hint: "the file is not encrypted, or its format was not recognised: use --input-type"}
 		}
-		return nil, Wrap(CodeGeneric, err)
+		return nil, &Error{Code: CodeGeneric, Err: notSOPSError{err}}
 	}
 	m, err := metadata.FromTree(meta)
 	if err != nil {
