@@ -59,7 +59,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			resp, err = s.decrypt(authz, &req)
 		}
 	default:
-		err = status.Errorf(codes.Unimplemented, "method %s is not implemented by gcpfake", method)
+		err = status.Errorf(codes.Unimplemented, "gcpfake serves Encrypt and Decrypt only, not %s", method)
 	}
 	if err != nil {
 		if _, ok := status.FromError(err); !ok {

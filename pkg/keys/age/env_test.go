@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/kura-secrets/kura/internal/terminal"
+
 	"golang.org/x/term"
 )
 
@@ -98,7 +100,7 @@ func TestTTYWithoutTerminal(t *testing.T) {
 }
 
 func TestPrintable(t *testing.T) {
-	if got := printable("key \x1b[2J\n.txt:"); got != "key \uFFFD[2J\uFFFD.txt:" {
+	if got := terminal.Printable("key \x1b[2J\n.txt:"); got != "key \uFFFD[2J\uFFFD.txt:" {
 		t.Errorf("printable = %q", got)
 	}
 }

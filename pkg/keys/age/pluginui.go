@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/kura-secrets/kura/internal/terminal"
+
 	"filippo.io/age/plugin"
 )
 
@@ -17,7 +19,7 @@ func newPluginUI(t Terminal, w io.Writer) *plugin.ClientUI {
 	}
 	return &plugin.ClientUI{
 		DisplayMessage: func(name, message string) error {
-			fmt.Fprintf(w, "age-plugin-%s: %s\n", name, printable(message))
+			fmt.Fprintf(w, "age-plugin-%s: %s\n", name, terminal.Printable(message))
 			return nil
 		},
 		RequestValue: func(name, prompt string, secret bool) (string, error) {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kura-secrets/kura/internal/terminal"
+
 	"github.com/ProtonMail/go-crypto/openpgp"
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
@@ -193,7 +195,7 @@ func (p *prompter) prompt(candidates []openpgp.Key, _ bool) ([]byte, error) {
 			p.refuse(fp, fmt.Errorf("%s: wrong passphrase for secret key %s (%d attempts)", where, desc, maxTries))
 			continue
 		}
-		fmt.Fprintf(s.env.stderr(), "pgp: wrong passphrase for %s, try again\n", printable(desc))
+		fmt.Fprintf(s.env.stderr(), "pgp: wrong passphrase for %s, try again\n", terminal.Printable(desc))
 		return nil, nil
 	}
 	if p.err == nil {

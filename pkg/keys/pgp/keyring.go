@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kura-secrets/kura/internal/terminal"
+
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 )
@@ -126,7 +128,7 @@ func parseArmoredKeys(b []byte) (openpgp.EntityList, error) {
 		return nil, fmt.Errorf("bad armor: %w", err)
 	}
 	if block.Type != openpgp.PublicKeyType && block.Type != openpgp.PrivateKeyType {
-		return nil, fmt.Errorf("armored %q, not a PGP PUBLIC or PRIVATE KEY BLOCK", printable(block.Type))
+		return nil, fmt.Errorf("armored %q, not a PGP PUBLIC or PRIVATE KEY BLOCK", terminal.Printable(block.Type))
 	}
 	list, err := openpgp.ReadKeyRing(block.Body)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kura-secrets/kura/internal/terminal"
+
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
@@ -38,7 +40,7 @@ func parseMessage(enc string) (*message, error) {
 		return nil, fmt.Errorf("bad armor: %w", err)
 	}
 	if block.Type != openpgp.MessageType {
-		return nil, fmt.Errorf("armored %q, not a PGP MESSAGE", printable(block.Type))
+		return nil, fmt.Errorf("armored %q, not a PGP MESSAGE", terminal.Printable(block.Type))
 	}
 	body, err := io.ReadAll(io.LimitReader(block.Body, maxMessage+1))
 	if err != nil {

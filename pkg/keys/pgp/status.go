@@ -3,6 +3,8 @@ package pgp
 import (
 	"bytes"
 	"strings"
+
+	"github.com/kura-secrets/kura/internal/terminal"
 )
 
 // gpgStatus is what one gpg run said on its status channel (--status-fd,
@@ -162,7 +164,7 @@ func (st *gpgStatus) firstFailure() string {
 // cleanLog makes a gpg log line fit in a one-line error: control
 // characters replaced, length bounded.
 func cleanLog(s string) string {
-	s = strings.TrimSpace(printable(s))
+	s = strings.TrimSpace(terminal.Printable(s))
 	if len(s) > maxReason {
 		cut := maxReason
 		for cut > 0 && !utf8Start(s[cut]) {

@@ -1,15 +1,6 @@
 package pgp
 
-import (
-	"errors"
-	"fmt"
-	"os"
-	"runtime"
-	"strings"
-	"unicode"
-
-	"golang.org/x/term"
-)
+import "github.com/kura-secrets/kura/internal/terminal"
 
 // Terminal is someone to ask for the passphrase of a protected secret key.
 // The age key source's terminal satisfies it too.
@@ -20,63 +11,11 @@ type Terminal interface {
 
 // ErrNoTerminal means a passphrase was needed but there is no terminal, as
 // in CI. It is returned at once: nothing ever waits for input that cannot
-// come.
-var ErrNoTerminal = errors.New("no terminal to prompt on")
+// come. It is the same error as the age key source's.
+var ErrNoTerminal = terminal.ErrNoTerminal
 
 // TTY returns the Terminal of the running process: /dev/tty (CONIN$ and
 // CONOUT$ on Windows), or standard input when that is a terminal. Nothing
 // is opened until a prompt is shown; when nothing can be, the prompt fails
 // with an error wrapping [ErrNoTerminal].
-func TTY() Terminal { return ttyTerminal{} }
-
-type ttyTerminal struct{}
-
-func (ttyTerminal) ReadSecret(prompt string) ([]byte, error) {
-	var line []byte
-	err := withTTY(func(in, out *os.File) error {
-		fmt.Fprintf(out, "%s ", printable(prompt))
-		var err error
-		line, err = term.ReadPassword(int(in.Fd()))
-		// The user's Enter was not echoed, so end the prompt's line.
-		fmt.Fprintln(out)
-		return err
-	})
-	return line, err
-}
-
-// withTTY runs f on the terminal's input and output.
-func withTTY(f func(in, out *os.File) error) error {
-	if runtime.GOOS == "windows" {
-		in, err := os.OpenFile("CONIN$", os.O_RDWR, 0)
-		if err != nil {
-			return fmt.Errorf("%w (%v)", ErrNoTerminal, err)
-		}
-		defer in.Close()
-		out, err := os.OpenFile("CONOUT$", os.O_WRONLY, 0)
-		if err != nil {
-			return fmt.Errorf("%w (%v)", ErrNoTerminal, err)
-		}
-		defer out.Close()
-		return f(in, out)
-	}
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err == nil {
-		defer tty.Close()
-		return f(tty, tty)
-	}
-	if term.IsTerminal(int(os.Stdin.Fd())) {
-		return f(os.Stdin, os.Stderr)
-	}
-	return fmt.Errorf("%w (%v)", ErrNoTerminal, err)
-}
-
-// printable keeps control characters (a user ID or path can hold any) from
-// steering the terminal or breaking a one-line message.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '\uFFFD'
-		}
-		return r
-	}, s)
-}
+func TTY() Terminal { return terminal.TTY() }
