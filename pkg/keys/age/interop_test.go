@@ -130,3 +130,8 @@ func TestKeyCmdRealProcess(t *testing.T) {
 		t.Errorf("the command saw recipients %q, want %q", log, want)
 	}
 }
+
+// shellQuote quotes a word for the *_CMD variables' shell-style splitting.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kura-secrets/kura/internal/shellwords"
+
 	"filippo.io/age"
 	"filippo.io/age/plugin"
 )
@@ -140,7 +142,7 @@ func pathless(err error) error {
 // SOPS_AGE_RECIPIENT set, and returns what it printed. The command line is
 // not repeated in errors: it may carry a token.
 func (e *Env) runForRecipient(name, cmd, recipient string) ([]byte, error) {
-	argv, err := splitCommand(cmd)
+	argv, err := shellwords.Split(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot split the command: %w", name, err)
 	}

@@ -1,4 +1,4 @@
-package age
+package shellwords
 
 import (
 	"slices"
@@ -35,13 +35,13 @@ func TestSplitCommand(t *testing.T) {
 		{`"escape at end\`, nil, true},
 	}
 	for _, tt := range tests {
-		got, err := splitCommand(tt.in)
+		got, err := Split(tt.in)
 		if (err != nil) != tt.err {
-			t.Errorf("splitCommand(%q) error = %v", tt.in, err)
+			t.Errorf("Split(%q) error = %v", tt.in, err)
 			continue
 		}
 		if !tt.err && !slices.Equal(got, tt.want) {
-			t.Errorf("splitCommand(%q) = %q, want %q", tt.in, got, tt.want)
+			t.Errorf("Split(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -51,13 +51,13 @@ func FuzzSplitCommand(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		words, err := splitCommand(s)
+		words, err := Split(s)
 		if err != nil {
 			return
 		}
 		// Words taken literally come back as they were.
 		for _, w := range words {
-			q, err := splitCommand(shellQuote(w))
+			q, err := Split(shellQuote(w))
 			if err != nil || len(q) != 1 || q[0] != w {
 				t.Fatalf("quoting %q does not round-trip: %q, %v", w, q, err)
 			}

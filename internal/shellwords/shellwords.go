@@ -1,12 +1,14 @@
-package age
+// Package shellwords splits a command line into words the way sops does
+// for SOPS_AGE_KEY_CMD and the editor: a shell's quoting, no shell.
+package shellwords
 
 import (
 	"errors"
 	"strings"
 )
 
-// splitCommand splits a *_CMD variable into words the way sops does (it uses
-// a shell-style lexer, then runs the words without a shell):
+// Split splits a command line into words the way sops does (it uses a
+// shell-style lexer, then runs the words without a shell):
 //
 //   - spaces, tabs, CR and LF separate words;
 //   - '…' is taken literally;
@@ -15,7 +17,7 @@ import (
 //   - a # that starts a word comments out the rest of the line.
 //
 // There is no expansion of any kind: no variables, globs or ~.
-func splitCommand(s string) ([]string, error) {
+func Split(s string) ([]string, error) {
 	var (
 		words  []string
 		word   strings.Builder
