@@ -44,24 +44,4 @@ func Document(n int) tree.Document {
 }
 
 // Copy returns a deep copy, for benchmarks that change documents in place.
-func Copy(doc tree.Document) tree.Document {
-	out := make(tree.Document, len(doc))
-	for i, it := range doc {
-		out[i] = tree.Item{Key: it.Key, Value: copyValue(it.Value)}
-	}
-	return out
-}
-
-func copyValue(v tree.Value) tree.Value {
-	switch v.Kind {
-	case tree.Map:
-		v.Items = Copy(v.Items)
-	case tree.List:
-		elems := make([]tree.Value, len(v.Elems))
-		for i, e := range v.Elems {
-			elems[i] = copyValue(e)
-		}
-		v.Elems = elems
-	}
-	return v
-}
+func Copy(doc tree.Document) tree.Document { return doc.Clone() }
