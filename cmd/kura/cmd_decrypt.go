@@ -57,16 +57,9 @@ func (a *app) decrypt(cmd *cobra.Command, io *ioFlags, df *decryptFlags, args []
 	if err != nil {
 		return err
 	}
-	orderText := df.order
-	if orderText == "" {
-		orderText = a.getenv("SOPS_DECRYPTION_ORDER")
-	}
-	order, unknown, err := keys.ParseOrder(orderText)
+	order, err := a.decryptionOrder(df.order)
 	if err != nil {
-		return &sopsfile.Error{Code: sopsfile.CodeDuplicateDecryptionKey, Err: err}
-	}
-	for _, name := range unknown {
-		a.warnf("ignoring %q in the decryption order: not a key type (known: age, pgp, kms, gcp_kms, azure_kv, hc_vault, hckms)", name)
+		return err
 	}
 	var path []tree.PathStep
 	if df.extract != "" {

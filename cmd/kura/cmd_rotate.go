@@ -115,12 +115,9 @@ func (a *app) rotate(b *bulkFlags, c *changeFlags, io *ioFlags, ignoreMAC bool, 
 	if err != nil {
 		return err
 	}
-	if orderText == "" {
-		orderText = a.getenv("SOPS_DECRYPTION_ORDER")
-	}
-	order, _, err := keys.ParseOrder(orderText)
+	order, err := a.decryptionOrder(orderText)
 	if err != nil {
-		return &sopsfile.Error{Code: sopsfile.CodeDuplicateDecryptionKey, Err: err}
+		return err
 	}
 	cfg, err := a.loadConfig()
 	if err != nil {

@@ -332,3 +332,21 @@ func (a *app) ruleGroups(rule *config.CreationRule, ctx map[string]string) ([][]
 	}
 	return [][]keys.Recipient{rs}, nil
 }
+
+// decryptionOrder reads --decryption-order, or SOPS_DECRYPTION_ORDER
+// when the flag is empty. Unknown names are ignored with a warning, as
+// sops ignores them silently; a name given twice is an error.
+func (a *app) decryptionOrder(flag string) ([]keys.Type, error) {
+	text := flag
+	if text == "" {
+		text = a.getenv("SOPS_DECRYPTION_ORDER")
+	}
+	order, unknown, err := keys.ParseOrder(text)
+	if err != nil {
+		return nil, &sopsfile.Error{Code: sopsfile.CodeDuplicateDecryptionKey, Err: err}
+	}
+	for _, name := range unknown {
+		a.warnf("ignoring %q in the decryption order: not a key type (known: age, pgp, kms, gcp_kms, azure_kv, hc_vault, hckms)", name)
+	}
+	return order, nil
+}

@@ -4,10 +4,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kura-secrets/kura/pkg/cipher"
 	"github.com/kura-secrets/kura/pkg/keys"
+	"github.com/kura-secrets/kura/pkg/metadata"
 )
 
 // DataKey recovers the file's data key without decrypting its values, as
@@ -43,6 +46,9 @@ func (f *File) DataKey(opts DecryptOptions) ([]byte, error) {
 // new keys wrap it: a reviewer sees exactly who was added and removed.
 // Otherwise the key is split afresh and every key wraps its new share.
 func (f *File) Rewrap(dataKey []byte, groups [][]keys.Recipient, threshold int) error {
+	if sameGroups(f.Meta.KeyGroups, groups) && threshold == f.Meta.ShamirThreshold {
+		return nil
+	}
 	if len(groups) == 1 && len(f.Meta.KeyGroups) == 1 && threshold <= 1 {
 		kept := map[string]keys.Stanza{}
 		for _, s := range f.Meta.KeyGroups[0] {
@@ -97,4 +103,95 @@ func (f *File) Rotate(groups [][]keys.Recipient, threshold int, now time.Time) e
 	f.dataKey, f.cipher = dataKey, c
 	f.Meta.KeyGroups, f.Meta.ShamirThreshold = wrapped, t
 	return f.seal(now)
+}
+
+// sameGroups reports whether recipients name exactly the keys of the
+// groups, group by group and in order.
+func sameGroups(have []keys.Group, want [][]keys.Recipient) bool {
+	if len(have) != len(want) {
+		return false
+	}
+	for i := range have {
+		if len(have[i]) != len(want[i]) {
+			return false
+		}
+		for j := range have[i] {
+			if have[i][j].Type != want[i][j].Type() || have[i][j].Identity() != want[i][j].Identity() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Reseal encrypts a decrypted file's values again under its data key,
+// after they were changed (edit, set, unset). A value whose plaintext,
+// type and key path did not change gets its old ENC text back, byte for
+// byte, so a diff shows only what changed; the MAC and lastmodified are
+// new.
+func (f *File) Reseal(now time.Time) error {
+	if f.cipher == nil {
+		return errors.New("reseal needs a decrypted file")
+	}
+	return f.seal(now)
+}
+
+// BumpVersion records that kura wrote the file, as sops edit does: an
+// older version is raised to the one kura writes. Newer or unparsable
+// versions are kept.
+func (f *File) BumpVersion() {
+	if versionLess(f.Meta.Version, metadata.Version) {
+		f.Meta.Version = metadata.Version
+	}
+}
+
+// versionLess compares two Major.Minor.Patch versions; anything that
+// does not parse is not less.
+func versionLess(a, b string) bool {
+	pa, oka := semver(a)
+	pb, okb := semver(b)
+	if !oka || !okb {
+		return false
+	}
+	for i := range pa {
+		if pa[i] != pb[i] {
+			return pa[i] < pb[i]
+		}
+	}
+	return false
+}
+
+func semver(v string) ([3]int, bool) {
+	var out [3]int
+	v = strings.TrimPrefix(v, "v")
+	if i := strings.IndexAny(v, "-+"); i >= 0 {
+		v = v[:i]
+	}
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 {
+		return out, false
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return out, false
+		}
+		out[i] = n
+	}
+	return out, true
+}
+
+// SameEncryption reports whether encrypting new content with opts would
+// record what f records: the same key groups, threshold and selection.
+// Then re-encrypting unchanged content can keep the file as it is.
+func (f *File) SameEncryption(opts EncryptOptions) bool {
+	if opts.Binary || f.Binary {
+		return opts.Binary == f.Binary && sameGroups(f.Meta.KeyGroups, opts.Groups)
+	}
+	r := opts.Rules.WithDefault()
+	t := opts.ShamirThreshold
+	if t == 0 {
+		t = f.Meta.ShamirThreshold
+	}
+	return r == f.Meta.Rules && t == f.Meta.ShamirThreshold && sameGroups(f.Meta.KeyGroups, opts.Groups)
 }

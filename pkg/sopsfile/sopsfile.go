@@ -177,15 +177,17 @@ type EncryptOptions struct {
 	Binary bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Reuse is an earlier, decrypted version of the same file. Its data
+	// key is kept, its key entries are kept for the keys that stay, and a
+	// value whose plaintext and key path did not change keeps its ENC
+	// text byte for byte: re-encrypting an edited plaintext changes only
+	// the lines that changed.
+	Reuse *File
 }
 
 // Encrypt encrypts plaintext documents in place under a new data key and
 // returns the file with its new metadata.
 func Encrypt(docs []tree.Document, opts EncryptOptions) (*File, error) {
-	dataKey := make([]byte, cipher.DataKeySize)
-	if _, err := rand.Read(dataKey); err != nil {
-		return nil, fmt.Errorf("generating the data key: %w", err)
-	}
 	r := opts.Rules.WithDefault()
 	if opts.Binary {
 		r = rules.Config{}
@@ -195,6 +197,39 @@ func Encrypt(docs []tree.Document, opts EncryptOptions) (*File, error) {
 	}
 	if err := r.CheckRegexes(); err != nil {
 		return nil, &Error{Code: CodeGeneric, Err: err}
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	if prev := opts.Reuse; prev != nil && prev.cipher != nil {
+		f := &File{
+			Docs:   docs,
+			Binary: opts.Binary,
+			Meta: &metadata.Metadata{
+				KeyGroups:       prev.Meta.KeyGroups,
+				ShamirThreshold: prev.Meta.ShamirThreshold,
+				Rules:           r,
+				Version:         metadata.Version,
+			},
+			dataKey: prev.dataKey,
+			cipher:  prev.cipher,
+		}
+		threshold := opts.ShamirThreshold
+		if threshold == 0 {
+			threshold = prev.Meta.ShamirThreshold
+			if n := len(opts.Groups); n > 1 && (threshold < 2 || threshold > n) {
+				threshold = n
+			}
+		}
+		if err := f.Rewrap(prev.dataKey, opts.Groups, threshold); err != nil {
+			return nil, err
+		}
+		return f, f.seal(now())
+	}
+	dataKey := make([]byte, cipher.DataKeySize)
+	if _, err := rand.Read(dataKey); err != nil {
+		return nil, fmt.Errorf("generating the data key: %w", err)
 	}
 	groups, threshold, err := keys.Wrap(dataKey, opts.Groups, opts.ShamirThreshold)
 	if err != nil {
@@ -213,10 +248,6 @@ func Encrypt(docs []tree.Document, opts EncryptOptions) (*File, error) {
 	}
 	if f.cipher, err = cipher.New(dataKey); err != nil {
 		return nil, err
-	}
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
 	}
 	return f, f.seal(now())
 }

@@ -103,3 +103,144 @@ func Lookup(doc Document, path []PathStep) (Value, error) {
 	}
 	return cur, nil
 }
+
+// Set puts v at path in doc, creating the maps (or, before an index, the
+// lists) that are missing on the way, as sops's set does. An index at or
+// beyond the end of a list appends. It returns the changed document.
+func Set(doc Document, path []PathStep, v Value) (Document, error) {
+	root := MapV(doc)
+	if err := set(&root, path, v, 0); err != nil {
+		return nil, err
+	}
+	return Document(root.Items), nil
+}
+
+func set(cur *Value, path []PathStep, v Value, depth int) error {
+	step := path[0]
+	where := FormatPath(path[:1])
+	if step.IsIndex {
+		if cur.Kind == Null {
+			*cur = ListV(nil)
+		}
+		if cur.Kind != List {
+			return fmt.Errorf("component %s is an index, but the value there is not a list", where)
+		}
+		n := -1
+		for i := range cur.Elems {
+			if cur.Elems[i].Kind == Comment {
+				continue
+			}
+			n++
+			if n == step.Index {
+				if len(path) == 1 {
+					cur.Elems[i] = v
+					return nil
+				}
+				return set(&cur.Elems[i], path[1:], v, depth+1)
+			}
+		}
+		cur.Elems = append(cur.Elems, Value{})
+		last := &cur.Elems[len(cur.Elems)-1]
+		if len(path) == 1 {
+			*last = v
+			return nil
+		}
+		return set(last, path[1:], v, depth+1)
+	}
+	if cur.Kind == Null {
+		*cur = MapV(nil)
+	}
+	if cur.Kind != Map {
+		return fmt.Errorf("component %s is a key, but the value there is not a map", where)
+	}
+	for i := range cur.Items {
+		it := &cur.Items[i]
+		if it.Key.Kind == String && it.Key.Str == step.Key {
+			if len(path) == 1 {
+				it.Value = v
+				return nil
+			}
+			return set(&it.Value, path[1:], v, depth+1)
+		}
+	}
+	cur.Items = append(cur.Items, KeyItem(step.Key, Value{}))
+	last := &cur.Items[len(cur.Items)-1].Value
+	if len(path) == 1 {
+		*last = v
+		return nil
+	}
+	return set(last, path[1:], v, depth+1)
+}
+
+// ErrNotFound means a path names nothing in the document.
+var ErrNotFound = errors.New("not found")
+
+// Unset removes the value at path (a map entry or a list element) and
+// returns the changed document. A path that names nothing gives an error
+// wrapping ErrNotFound.
+func Unset(doc Document, path []PathStep) (Document, error) {
+	root := MapV(doc)
+	parent := &root
+	for i, step := range path[:len(path)-1] {
+		next, err := child(parent, step)
+		if err != nil {
+			return nil, fmt.Errorf("component %s: %w", FormatPath(path[:i+1]), err)
+		}
+		parent = next
+	}
+	last := path[len(path)-1]
+	where := FormatPath(path)
+	switch {
+	case last.IsIndex && parent.Kind == List:
+		n := -1
+		for i := range parent.Elems {
+			if parent.Elems[i].Kind == Comment {
+				continue
+			}
+			n++
+			if n == last.Index {
+				parent.Elems = append(parent.Elems[:i:i], parent.Elems[i+1:]...)
+				return Document(root.Items), nil
+			}
+		}
+		return nil, fmt.Errorf("component %s: index out of bounds: %w", where, ErrNotFound)
+	case !last.IsIndex && parent.Kind == Map:
+		for i, it := range parent.Items {
+			if it.Key.Kind == String && it.Key.Str == last.Key {
+				parent.Items = append(parent.Items[:i:i], parent.Items[i+1:]...)
+				return Document(root.Items), nil
+			}
+		}
+		return nil, fmt.Errorf("component %s: key %w", where, ErrNotFound)
+	}
+	return nil, fmt.Errorf("component %s: %w (the value above it is not a %s)", where, ErrNotFound, map[bool]string{true: "list", false: "map"}[last.IsIndex])
+}
+
+// child returns the value one step down from cur.
+func child(cur *Value, step PathStep) (*Value, error) {
+	if step.IsIndex {
+		if cur.Kind != List {
+			return nil, fmt.Errorf("%w: not a list", ErrNotFound)
+		}
+		n := -1
+		for i := range cur.Elems {
+			if cur.Elems[i].Kind == Comment {
+				continue
+			}
+			n++
+			if n == step.Index {
+				return &cur.Elems[i], nil
+			}
+		}
+		return nil, fmt.Errorf("index out of bounds: %w", ErrNotFound)
+	}
+	if cur.Kind != Map {
+		return nil, fmt.Errorf("%w: not a map", ErrNotFound)
+	}
+	for i := range cur.Items {
+		if cur.Items[i].Key.Kind == String && cur.Items[i].Key.Str == step.Key {
+			return &cur.Items[i].Value, nil
+		}
+	}
+	return nil, fmt.Errorf("key %w", ErrNotFound)
+}

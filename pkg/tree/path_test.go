@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -87,4 +88,47 @@ func FuzzParsePath(f *testing.F) {
 			t.Fatalf("%q: %q does not parse back (%v)", s, FormatPath(p), err)
 		}
 	})
+}
+
+func TestSetUnset(t *testing.T) {
+	doc := Document{KeyItem("a", MapV([]Item{KeyItem("b", Str("x"))})), KeyItem("l", ListV([]Value{CommentV("c", false), Str("p"), Str("q")}))}
+	p := func(s string) []PathStep {
+		path, err := ParsePath(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	doc, err := Set(doc, p(`["a"]["b"]`), IntV(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ = Set(doc, p(`["new"]["deep"][0]`), Str("v"))
+	doc, _ = Set(doc, p(`["l"][1]`), Str("Q"))
+	doc, _ = Set(doc, p(`["l"][9]`), Str("end"))
+	for path, want := range map[string]string{`["a"]["b"]`: "1", `["new"]["deep"][0]`: "v", `["l"][1]`: "Q", `["l"][2]`: "end"} {
+		v, err := Lookup(doc, p(path))
+		if got, _ := v.Canonical(); err != nil || got != want {
+			t.Errorf("%s: %q %v", path, got, err)
+		}
+	}
+	if _, err := Set(doc, p(`["a"]["b"]["c"]`), Str("x")); err == nil {
+		t.Error("set below a scalar")
+	}
+	doc, err = Unset(doc, p(`["l"][0]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := Lookup(doc, p(`["l"][0]`)); v.Str != "Q" {
+		t.Errorf("after unset: %+v", v)
+	}
+	doc, err = Unset(doc, p(`["a"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, missing := range []string{`["a"]`, `["l"][5]`, `["x"]["y"]`} {
+		if _, err := Unset(doc, p(missing)); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: %v", missing, err)
+		}
+	}
 }
