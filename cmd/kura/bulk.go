@@ -61,12 +61,17 @@ type loaded struct {
 	data  []byte
 }
 
+// fileFormat is a file's format: --input-type, or from its name.
+func (a *app) fileFormat(path, inputType string) format.Format {
+	if t, ok := format.Parse(inputType); ok {
+		return t
+	}
+	return format.FromPath(path)
+}
+
 // loadEncrypted reads and parses one encrypted file.
 func (a *app) loadEncrypted(path, inputType string, cfg *config.Config) (*loaded, error) {
-	f := format.FromPath(path)
-	if t, ok := format.Parse(inputType); ok {
-		f = t
-	}
+	f := a.fileFormat(path, inputType)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &sopsfile.Error{Code: sopsfile.CodeCouldNotReadInput, Err: unwrapPathError(err)}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kura-secrets/kura/pkg/format"
+	"github.com/kura-secrets/kura/pkg/format/dotenv"
 	"github.com/kura-secrets/kura/pkg/keys"
 	"github.com/kura-secrets/kura/pkg/sopsfile"
 	"github.com/kura-secrets/kura/pkg/tree"
@@ -91,15 +92,17 @@ func (a *app) decryptJob(j *job, io *ioFlags, df *decryptFlags, order []keys.Typ
 		}
 		a.warnf("%s: %s: a comment did not decrypt and is shown as it is in the file (comments are not covered by the MAC)", displayName(j.file), where)
 	}
-	plain, err := render(f.Docs, out, path)
+	plain, err := render(f.Docs, out, path, j.input)
 	if err != nil {
 		return err
 	}
 	return a.writeOutput(j, io, plain)
 }
 
-// render writes decrypted documents, or the part --extract selects.
-func render(docs []tree.Document, out format.Store, path []tree.PathStep) ([]byte, error) {
+// render writes decrypted documents, or the part --extract selects. A
+// dotenv value is extracted as it means (unquoted), and a dotenv variable
+// may be named without its "export " prefix.
+func render(docs []tree.Document, out format.Store, path []tree.PathStep, input format.Format) ([]byte, error) {
 	dump := func(b []byte, err error) ([]byte, error) {
 		if err != nil {
 			return nil, &sopsfile.Error{Code: sopsfile.CodeErrorDumpingTree, Err: fmt.Errorf("error dumping file: %w", err)}
@@ -113,6 +116,14 @@ func render(docs []tree.Document, out format.Store, path []tree.PathStep) ([]byt
 		return nil, &sopsfile.Error{Code: sopsfile.CodeGeneric, Err: errors.New("the file holds no document")}
 	}
 	v, err := tree.Lookup(docs[0], path)
+	if err != nil && input == format.Dotenv && len(path) == 1 && !path[0].IsIndex {
+		for _, it := range docs[0] {
+			if !it.IsComment() && dotenv.Name(it.Key.Str) == path[0].Key {
+				v, err = it.Value, nil
+				break
+			}
+		}
+	}
 	if err != nil {
 		return nil, &sopsfile.Error{Code: sopsfile.CodeGeneric, Err: fmt.Errorf("error truncating tree: %w", err)}
 	}
@@ -120,6 +131,9 @@ func render(docs []tree.Document, out format.Store, path []tree.PathStep) ([]byt
 	case tree.Map:
 		return dump(out.EmitPlain([]tree.Document{v.Items}))
 	case tree.String:
+		if input == format.Dotenv {
+			return []byte(dotenv.Unquote(v.Str)), nil
+		}
 		return []byte(v.Str), nil
 	}
 	return dump(out.EmitValue(v))

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kura-secrets/kura/pkg/format"
+	"github.com/kura-secrets/kura/pkg/format/dotenv"
 	jsonstore "github.com/kura-secrets/kura/pkg/format/json"
 	"github.com/kura-secrets/kura/pkg/sopsfile"
 	"github.com/kura-secrets/kura/pkg/tree"
@@ -173,6 +175,10 @@ func (a *app) set(c *changeFileFlags, args []string) error {
 	v, err := parseSetValue(value)
 	if err != nil {
 		return &sopsfile.Error{Code: sopsfile.CodeInvalidSetFormat, Err: err}
+	}
+	if v.Kind == tree.String && a.fileFormat(file, c.inputType) == format.Dotenv {
+		// A dotenv value is written so that dotenv readers read it back.
+		v = tree.Str(dotenv.Quote(v.Str))
 	}
 	return a.changeFile(c, file, func(doc tree.Document) (tree.Document, error) {
 		doc, err := tree.Set(doc, path, v)

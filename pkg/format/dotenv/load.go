@@ -30,6 +30,12 @@ func (Store) LoadPlain(data []byte) ([]tree.Document, error) {
 		if !ok {
 			return nil, fmt.Errorf("line %d: invalid dotenv input line: no \"=\" found", n)
 		}
+		// A quoted value may go on over the following lines until its
+		// closing quote, as dotenv files commonly write certificates.
+		if more, rest, lines, ok := continued(value, s); ok {
+			value, s = more, rest
+			n += lines
+		}
 		doc = append(doc, tree.KeyItem(key, tree.Str(strings.ReplaceAll(value, `\n`, "\n"))))
 	}
 	return []tree.Document{doc}, nil
@@ -61,4 +67,45 @@ func (s Store) LoadEncrypted(data []byte) ([]tree.Document, []tree.Item, error) 
 	}
 	docs[0] = kept
 	return docs, meta, nil
+}
+
+// continued extends a value that opens a quote it does not close on its
+// line with the lines that follow, up to the one holding the closing
+// quote. It returns the whole value (quotes and line breaks included, as
+// written), the input after it and the number of lines taken. A quote
+// that never closes is not a multi-line value: ok is false and the line
+// stands on its own, as sops reads it.
+func continued(value, rest string) (string, string, int, bool) {
+	if len(value) == 0 || (value[0] != '"' && value[0] != '\'') || closes(value[1:], value[0]) {
+		return "", "", 0, false
+	}
+	q := value[0]
+	var b strings.Builder
+	b.WriteString(value)
+	lines := 0
+	for len(rest) > 0 {
+		line, after, _ := strings.Cut(rest, "\n")
+		b.WriteString("\n")
+		b.WriteString(line)
+		rest = after
+		lines++
+		if closes(line, q) {
+			return b.String(), rest, lines, true
+		}
+	}
+	return "", "", 0, false
+}
+
+// closes reports whether s holds the quote q that ends a quoted value: in
+// double quotes a backslash escapes the next character.
+func closes(s string, q byte) bool {
+	for i := 0; i < len(s); i++ {
+		switch {
+		case q == '"' && s[i] == '\\':
+			i++
+		case s[i] == q:
+			return true
+		}
+	}
+	return false
 }

@@ -10,6 +10,13 @@
 // keys and values, and with them the additional data of every encrypted
 // value.
 //
+// kura reads one thing more than SOPS: a quoted value that does not close
+// its quote on its line goes on over the following lines to the closing
+// quote, as dotenv files commonly hold certificates. (SOPS refuses such a
+// file, so every file it reads is read the same.) The value is kept as
+// written, quotes and line breaks included; Unquote and Name say what a
+// value and a key mean to the programs that read dotenv files.
+//
 // The SOPS metadata lives in the same file as "sops_"-prefixed entries
 // after the data (see format.Flatten).
 package dotenv
