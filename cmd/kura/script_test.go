@@ -34,17 +34,19 @@ import (
 
 // TestMain makes the test binary double as the commands the scripts in
 // testdata/ run: kura itself, keycmd, a stand-in for a password manager in
-// SOPS_AGE_KEY_CMD, killafter, which interrupts a command, and catglob,
-// which prints the files a pattern matches. Without one of those names in
+// SOPS_AGE_KEY_CMD, killafter, which interrupts a command, catglob,
+// which prints the files a pattern matches, and fakeeditor, a scripted
+// editor for kura edit. Without one of those names in
 // os.Args[0] it runs the package's tests as usual.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"kura": main,
 		// The companion runs from the test binary as it runs from its own.
-		"kura-kms":  func() { os.Exit(kurakms.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, "test")) },
-		"keycmd":    keycmd,
-		"killafter": func() { os.Exit(killafter(os.Args[1:])) },
-		"catglob":   func() { os.Exit(catglob(os.Args[1:])) },
+		"kura-kms":   func() { os.Exit(kurakms.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, "test")) },
+		"keycmd":     keycmd,
+		"fakeeditor": func() { os.Exit(fakeEditor()) },
+		"killafter":  func() { os.Exit(killafter(os.Args[1:])) },
+		"catglob":    func() { os.Exit(catglob(os.Args[1:])) },
 	})
 }
 
@@ -84,9 +86,9 @@ var testKeys = []string{"age1.txt", "age2.txt", "age1.pub", "age2.pub", "age-all
 //
 // Besides testscript's own, the scripts have the commands exitcode, mode,
 // sed, corrupt, sshkeygen, mkbytes, envfile, save, unchanged, jsonpath,
-// copyn, rmglob and disjoint, and run the programs killafter and catglob
-// (which the key-source scripts can run too); each is described where it
-// is defined.
+// copyn, rmglob, disjoint and difflines, and run the programs killafter,
+// catglob and fakeeditor (which the key-source scripts can run too); each
+// is described where it is defined.
 func TestScript(t *testing.T) {
 	keysDir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "keys"))
 	if err != nil {
@@ -130,6 +132,7 @@ func TestScript(t *testing.T) {
 			"copyn":     cmdCopyn,
 			"rmglob":    cmdRmglob,
 			"disjoint":  cmdDisjoint,
+			"difflines": cmdDifflines,
 		},
 	})
 }
@@ -698,4 +701,103 @@ func catglob(args []string) int {
 		}
 	}
 	return 0
+}
+
+// difflines OLD NEW ADDED REMOVED [REGEXP...] checks how a file changed
+// line by line: against a longest common subsequence of lines, NEW adds
+// ADDED lines and drops REMOVED lines of OLD (each a count N or a range
+// N-M: lastmodified changes only when the second did), and each of
+// those lines matches one of the regular expressions (when any is given).
+// It is how the scripts show that an edit touched only the value it
+// changed, the MAC and lastmodified.
+func cmdDifflines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 4 {
+		ts.Fatalf("usage: difflines old new added removed [regexp...]")
+	}
+	oldLines := strings.SplitAfter(ts.ReadFile(args[0]), "\n")
+	newLines := strings.SplitAfter(ts.ReadFile(args[1]), "\n")
+	addedMin, addedMax, err1 := parseCountRange(args[2])
+	removedMin, removedMax, err2 := parseCountRange(args[3])
+	if err1 != nil || err2 != nil {
+		ts.Fatalf("difflines: bad counts %q %q", args[2], args[3])
+	}
+	var res []*regexp.Regexp
+	for _, a := range args[4:] {
+		re, err := regexp.Compile(a)
+		ts.Check(err)
+		res = append(res, re)
+	}
+	removed, added := lineDiff(oldLines, newLines)
+	for _, l := range removed {
+		ts.Logf("- %s", strings.TrimSuffix(l, "\n"))
+	}
+	for _, l := range added {
+		ts.Logf("+ %s", strings.TrimSuffix(l, "\n"))
+	}
+	if len(added) < addedMin || len(added) > addedMax || len(removed) < removedMin || len(removed) > removedMax {
+		ts.Fatalf("difflines: %s adds %d and removes %d lines of %s, want %s and %s", args[1], len(added), len(removed), args[0], args[2], args[3])
+	}
+	if len(res) == 0 {
+		return
+	}
+	for _, l := range append(removed, added...) {
+		ok := false
+		for _, re := range res {
+			if re.MatchString(l) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			ts.Fatalf("difflines: changed line %q matches none of the expressions", strings.TrimSuffix(l, "\n"))
+		}
+	}
+}
+
+// parseCountRange reads N or N-M.
+func parseCountRange(s string) (lo, hi int, err error) {
+	a, b, isRange := strings.Cut(s, "-")
+	if lo, err = strconv.Atoi(a); err != nil {
+		return 0, 0, err
+	}
+	if !isRange {
+		return lo, lo, nil
+	}
+	hi, err = strconv.Atoi(b)
+	return lo, hi, err
+}
+
+// lineDiff returns the lines of a and of b outside a longest common
+// subsequence of the two: what a diff would show removed and added.
+func lineDiff(a, b []string) (removed, added []string) {
+	// lcs[i][j] is the length of a longest common subsequence of a[i:] and b[j:].
+	lcs := make([][]int, len(a)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] == b[j]:
+			i, j = i+1, j+1
+		case lcs[i+1][j] >= lcs[i][j+1]:
+			removed = append(removed, a[i])
+			i++
+		default:
+			added = append(added, b[j])
+			j++
+		}
+	}
+	removed = append(removed, a[i:]...)
+	added = append(added, b[j:]...)
+	return removed, added
 }
