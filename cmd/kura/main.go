@@ -73,6 +73,12 @@ func inFile(file string, err error) error {
 	if err == nil {
 		return nil
 	}
+	// An error that already names a file (such as the --reuse file of an
+	// encryption) names the one that went wrong.
+	var fe *fileError
+	if errors.As(err, &fe) {
+		return err
+	}
 	if file == "" {
 		file = "(stdin)"
 	}

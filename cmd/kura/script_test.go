@@ -86,9 +86,9 @@ var testKeys = []string{"age1.txt", "age2.txt", "age1.pub", "age2.pub", "age-all
 //
 // Besides testscript's own, the scripts have the commands exitcode, mode,
 // sed, corrupt, sshkeygen, mkbytes, envfile, save, unchanged, jsonpath,
-// copyn, rmglob, disjoint and difflines, and run the programs killafter,
-// catglob and fakeeditor (which the key-source scripts can run too); each
-// is described where it is defined.
+// copyn, rmglob, disjoint, difflines and mkvalues, and run the programs
+// killafter, catglob and fakeeditor (which the key-source scripts can run
+// too); each is described where it is defined.
 func TestScript(t *testing.T) {
 	keysDir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "keys"))
 	if err != nil {
@@ -133,6 +133,7 @@ func TestScript(t *testing.T) {
 			"rmglob":    cmdRmglob,
 			"disjoint":  cmdDisjoint,
 			"difflines": cmdDifflines,
+			"mkvalues":  cmdMkvalues,
 		},
 	})
 }
@@ -741,6 +742,7 @@ func cmdDifflines(ts *testscript.TestScript, neg bool, args []string) {
 		return
 	}
 	for _, l := range append(removed, added...) {
+		l = strings.TrimSuffix(l, "\n")
 		ok := false
 		for _, re := range res {
 			if re.MatchString(l) {
@@ -749,7 +751,7 @@ func cmdDifflines(ts *testscript.TestScript, neg bool, args []string) {
 			}
 		}
 		if !ok {
-			ts.Fatalf("difflines: changed line %q matches none of the expressions", strings.TrimSuffix(l, "\n"))
+			ts.Fatalf("difflines: changed line %q matches none of the expressions", l)
 		}
 	}
 }
@@ -800,4 +802,49 @@ func lineDiff(a, b []string) (removed, added []string) {
 	removed = append(removed, a[i:]...)
 	added = append(added, b[j:]...)
 	return removed, added
+}
+
+// mkvalues N FILE writes a file of N string values, key001 to keyN, in
+// the format FILE's extension names (.yaml, .json or .env), half of them
+// in a nested map: a file big enough to show what a change rewrites.
+func cmdMkvalues(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: mkvalues n file")
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 2 {
+		ts.Fatalf("mkvalues: bad count %q", args[0])
+	}
+	var b strings.Builder
+	switch filepath.Ext(args[1]) {
+	case ".yaml":
+		for i := 1; i <= n/2; i++ {
+			fmt.Fprintf(&b, "key%03d: value-%03d\n", i, i)
+		}
+		b.WriteString("nested:\n")
+		for i := n/2 + 1; i <= n; i++ {
+			fmt.Fprintf(&b, "    key%03d: value-%03d\n", i, i)
+		}
+	case ".json":
+		b.WriteString("{\n")
+		for i := 1; i <= n/2; i++ {
+			fmt.Fprintf(&b, "\t\"key%03d\": \"value-%03d\",\n", i, i)
+		}
+		b.WriteString("\t\"nested\": {\n")
+		for i := n/2 + 1; i <= n; i++ {
+			sep := ","
+			if i == n {
+				sep = ""
+			}
+			fmt.Fprintf(&b, "\t\t\"key%03d\": \"value-%03d\"%s\n", i, i, sep)
+		}
+		b.WriteString("\t}\n}\n")
+	case ".env":
+		for i := 1; i <= n; i++ {
+			fmt.Fprintf(&b, "KEY%03d=value-%03d\n", i, i)
+		}
+	default:
+		ts.Fatalf("mkvalues: no format for %s", args[1])
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(b.String()), 0o644))
 }
