@@ -30,7 +30,7 @@ type bulkFlags struct {
 func (b *bulkFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&b.recursive, "recursive", "R", false, "work on every SOPS file below the directories given")
 	fs.IntVar(&b.jobs, "jobs", 0, "files to work on at once (default: one per core)")
-	fs.StringVar(&b.inputType, "input-type", "", "format of the files: yaml, json, dotenv, ini or binary (default: from each file name)")
+	fs.StringVar(&b.inputType, "input-type", "", "format of the files: yaml, json, dotenv, ini, toml or binary (default: from each file name)")
 }
 
 // files expands the arguments of a command over many files.
@@ -56,9 +56,14 @@ func notSOPS(err error) bool {
 
 // loaded is an encrypted file read for a command over many files.
 type loaded struct {
-	file  *sopsfile.File
-	store format.Store // to write it back in its own format
-	data  []byte
+	file   *sopsfile.File
+	format format.Format
+	store  format.Store // to write it back in its own format
+	data   []byte
+	// layout is the text whose layout the file keeps when written back:
+	// the file itself, or the text an editor saved. nil means the
+	// store's own layout (--indent asks for it).
+	layout []byte
 }
 
 // fileFormat is a file's format: --input-type, or from its name.
@@ -69,25 +74,35 @@ func (a *app) fileFormat(path, inputType string) format.Format {
 	return format.FromPath(path)
 }
 
+// encryptedFormat is an encrypted file's format: --input-type, or from
+// its name corrected by its content (a .toml file sops encrypted is
+// binary).
+func (a *app) encryptedFormat(path, inputType string, data []byte) format.Format {
+	if t, ok := format.Parse(inputType); ok {
+		return t
+	}
+	return format.OfEncrypted(format.FromPath(path), data)
+}
+
 // loadEncrypted reads and parses one encrypted file.
 func (a *app) loadEncrypted(path, inputType string, cfg *config.Config) (*loaded, error) {
-	f := a.fileFormat(path, inputType)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &sopsfile.Error{Code: sopsfile.CodeCouldNotReadInput, Err: unwrapPathError(err)}
 	}
+	f := a.encryptedFormat(path, inputType, data)
 	store := a.store(f, cfg, false)
 	file, err := sopsfile.Load(data, store, f == format.Binary)
 	if err != nil {
 		return nil, err
 	}
-	return &loaded{file: file, store: a.store(f, cfg, true), data: data}, nil
+	return &loaded{file: file, format: f, store: a.store(f, cfg, true), data: data, layout: a.keepLayout(data)}, nil
 }
 
 // save writes a changed file in place, atomically, keeping its mode. It
 // reports whether the bytes changed.
 func (l *loaded) save(path string) (bool, error) {
-	out, err := l.file.Emit(l.store)
+	out, err := l.file.EmitLike(l.store, l.layout)
 	if err != nil {
 		return false, err
 	}

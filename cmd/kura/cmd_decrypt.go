@@ -76,6 +76,16 @@ func (a *app) decryptJob(j *job, io *ioFlags, df *decryptFlags, order []keys.Typ
 	if err != nil {
 		return err
 	}
+	if _, ok := format.Parse(io.inputType); !ok {
+		if f := format.OfEncrypted(j.input, data); f != j.input {
+			// A .toml file sops encrypted as binary decrypts to its
+			// bytes, as sops prints it.
+			if _, ok := format.Parse(io.outputType); !ok && j.output == j.input {
+				j.output = f
+			}
+			j.input = f
+		}
+	}
 	in := a.store(j.input, j.cfg, false)
 	out := a.store(j.output, j.cfg, true)
 	f, err := sopsfile.Load(data, in, j.input == format.Binary)
@@ -92,6 +102,7 @@ func (a *app) decryptJob(j *job, io *ioFlags, df *decryptFlags, order []keys.Typ
 		}
 		a.warnf("%s: %s: a comment did not decrypt and is shown as it is in the file (comments are not covered by the MAC)", displayName(j.file), where)
 	}
+	tree.DetachComments(f.Docs)
 	plain, err := render(f.Docs, out, path, j.input)
 	if err != nil {
 		return err

@@ -62,7 +62,7 @@ keys of the matching .sops.yaml rule or the key flags.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&e.inputType, "input-type", "", "format of the file: yaml, json, dotenv, ini or binary (default: from the file name)")
+	fs.StringVar(&e.inputType, "input-type", "", "format of the file: yaml, json, dotenv, ini, toml or binary (default: from the file name)")
 	fs.BoolVar(&e.ignoreMAC, "ignore-mac", false, "edit a file whose MAC does not match")
 	fs.StringVar(&e.order, "decryption-order", "", "comma-separated key types to try first (also SOPS_DECRYPTION_ORDER)")
 	e.enc.register(fs)
@@ -274,14 +274,14 @@ func (a *app) edit(e *editFlags, file string) error {
 	if err := l.file.Decrypt(sopsfile.DecryptOptions{Sources: a.unwrappers(), Order: order, IgnoreMAC: e.ignoreMAC}); err != nil {
 		return inFile(displayName(file), err)
 	}
-	plain, err := store.EmitPlain(l.file.Docs)
+	plain, err := a.plainLike(store, l.layout, l.file.Docs)
 	if err != nil {
 		return inFile(displayName(file), &sopsfile.Error{Code: sopsfile.CodeErrorDumpingTree, Err: err})
 	}
 	if err := os.WriteFile(tmp, plain, 0o600); err != nil {
 		return err
 	}
-	_, docs, changed, err := a.editLoop(s, argv, tmp, plain, store)
+	text, docs, changed, err := a.editLoop(s, argv, tmp, plain, store)
 	if err != nil {
 		return inFile(displayName(file), err)
 	}
@@ -289,6 +289,7 @@ func (a *app) edit(e *editFlags, file string) error {
 		return inFile(displayName(file), &sopsfile.Error{Code: sopsfile.CodeFileHasNotBeenModified, Err: errors.New("file has not been modified")})
 	}
 	l.file.Docs = docs
+	l.layout = a.keepLayout(text)
 	l.file.BumpVersion()
 	if err := l.file.Reseal(time.Now()); err != nil {
 		return inFile(displayName(file), err)
@@ -297,6 +298,17 @@ func (a *app) edit(e *editFlags, file string) error {
 		return inFile(displayName(file), err)
 	}
 	return nil
+}
+
+// plainLike writes decrypted documents for the editor in the layout of
+// the encrypted file, where the store keeps layouts.
+func (a *app) plainLike(store format.Store, encrypted []byte, docs []tree.Document) ([]byte, error) {
+	if k, ok := store.(format.LayoutKeeper); ok && encrypted != nil {
+		if out, ok := k.EmitPlainLike(encrypted, docs); ok {
+			return out, nil
+		}
+	}
+	return store.EmitPlain(docs)
 }
 
 // exampleTree is what edit opens for a new file, as sops does.
@@ -312,6 +324,15 @@ func exampleTree(f format.Format) tree.Document {
 			return tree.Document{tree.KeyItem("example", tree.MapV(doc))}
 		}
 		return doc
+	case format.TOML:
+		return tree.Document{
+			tree.CommentItem(" This is an example file.", false),
+			tree.KeyItem("hello", tree.Str("Welcome to kura! Edit this file as you please!")),
+			tree.KeyItem("example_key", tree.Str("example_value")),
+			tree.KeyItem("example_array", tree.ListV([]tree.Value{tree.Str("example_value1"), tree.Str("example_value2")})),
+			tree.KeyItem("example_number", tree.FloatV(1234.56789)),
+			tree.KeyItem("example_booleans", tree.ListV([]tree.Value{tree.BoolV(true), tree.BoolV(false)})),
+		}
 	case format.Binary:
 		return tree.Document{tree.KeyItem("data", tree.Str("Welcome to kura! Edit this file as you please!\n"))}
 	}
@@ -339,7 +360,7 @@ func (a *app) editNew(e *editFlags, s *editSession, argv []string, file, tmp str
 	if err := os.WriteFile(tmp, example, 0o600); err != nil {
 		return err
 	}
-	_, docs, changed, err := a.editLoop(s, argv, tmp, example, store)
+	text, docs, changed, err := a.editLoop(s, argv, tmp, example, store)
 	if err != nil {
 		return err
 	}
@@ -350,7 +371,7 @@ func (a *app) editNew(e *editFlags, s *editSession, argv []string, file, tmp str
 	if err != nil {
 		return err
 	}
-	out, err := encrypted.Emit(store)
+	out, err := encrypted.EmitLike(store, a.keepLayout(text))
 	if err != nil {
 		return err
 	}

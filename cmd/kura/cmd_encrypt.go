@@ -113,7 +113,11 @@ func (a *app) encryptJob(j *job, io *ioFlags, ef *encryptFlags) error {
 	if err != nil {
 		return err
 	}
-	encrypted, err := f.Emit(out)
+	var layout []byte
+	if j.input == j.output {
+		layout = a.keepLayout(data)
+	}
+	encrypted, err := f.EmitLike(out, layout)
 	if err != nil {
 		return err
 	}

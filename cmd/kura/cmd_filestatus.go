@@ -40,14 +40,11 @@ MAC, {"encrypted":false} otherwise, as sops does. With several files (or
 // isEncrypted reports sops's notion of an encrypted file: its metadata
 // holds a version and a MAC. Nothing is decrypted.
 func (a *app) isEncrypted(path, inputType string, cfg *config.Config) (bool, error) {
-	f := format.FromPath(path)
-	if t, ok := format.Parse(inputType); ok {
-		f = t
-	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return false, &sopsfile.Error{Code: sopsfile.CodeCouldNotReadInput, Err: unwrapPathError(err)}
 	}
+	f := a.encryptedFormat(path, inputType, data)
 	_, meta, err := a.store(f, cfg, false).LoadEncrypted(data)
 	if errors.Is(err, format.ErrNoMetadata) {
 		return false, nil

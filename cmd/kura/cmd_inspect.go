@@ -78,10 +78,7 @@ func (a *app) inspectOne(path string, b *bulkFlags, cfg *config.Config) (*inspec
 	if err != nil {
 		return nil, err
 	}
-	f := format.FromPath(path)
-	if t, ok := format.Parse(b.inputType); ok {
-		f = t
-	}
+	f := l.format
 	m := l.file.Meta
 	in := &inspection{File: path, Format: f.String(), Version: m.Version, LastModified: m.LastModifiedText(), ShamirThreshold: m.ShamirThreshold}
 	for _, g := range m.KeyGroups {

@@ -19,19 +19,18 @@ import (
 
 // changeFileFlags are the flags of set and unset.
 type changeFileFlags struct {
-	inputType   string
-	ignoreMAC   bool
-	idempotent  bool
-	order       string
-	valueFile   bool
-	valueStdin  bool
-	threshold   int
-	commandName string
+	inputType  string
+	ignoreMAC  bool
+	idempotent bool
+	order      string
+	valueFile  bool
+	valueStdin bool
+	threshold  int
 }
 
 func (c *changeFileFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVar(&c.inputType, "input-type", "", "format of the file: yaml, json, dotenv, ini or binary (default: from the file name)")
+	fs.StringVar(&c.inputType, "input-type", "", "format of the file: yaml, json, dotenv, ini, toml or binary (default: from the file name)")
 	fs.BoolVar(&c.ignoreMAC, "ignore-mac", false, "change a file whose MAC does not match")
 	fs.BoolVar(&c.idempotent, "idempotent", false, "succeed without writing when nothing would change (kura never rewrites an unchanged file)")
 	fs.StringVar(&c.order, "decryption-order", "", "comma-separated key types to try first (also SOPS_DECRYPTION_ORDER)")
@@ -176,9 +175,12 @@ func (a *app) set(c *changeFileFlags, args []string) error {
 	if err != nil {
 		return &sopsfile.Error{Code: sopsfile.CodeInvalidSetFormat, Err: err}
 	}
-	if v.Kind == tree.String && a.fileFormat(file, c.inputType) == format.Dotenv {
+	switch f := a.fileFormat(file, c.inputType); {
+	case v.Kind == tree.String && f == format.Dotenv:
 		// A dotenv value is written so that dotenv readers read it back.
 		v = tree.Str(dotenv.Quote(v.Str))
+	case f == format.TOML && holdsNull(v):
+		return inFile(displayName(file), &sopsfile.Error{Code: sopsfile.CodeInvalidSetFormat, Path: tree.FormatPath(path), Err: errors.New("TOML has no null value")})
 	}
 	return a.changeFile(c, file, func(doc tree.Document) (tree.Document, error) {
 		doc, err := tree.Set(doc, path, v)
@@ -187,6 +189,27 @@ func (a *app) set(c *changeFileFlags, args []string) error {
 		}
 		return doc, nil
 	})
+}
+
+// holdsNull reports whether v is or holds a null.
+func holdsNull(v tree.Value) bool {
+	switch v.Kind {
+	case tree.Null:
+		return true
+	case tree.Map:
+		for _, it := range v.Items {
+			if holdsNull(it.Value) {
+				return true
+			}
+		}
+	case tree.List:
+		for _, e := range v.Elems {
+			if holdsNull(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (a *app) unset(c *changeFileFlags, args []string) error {

@@ -21,6 +21,7 @@ import (
 //	                   not parse, and create STATE; the next time: replace
 //	                   RE with REPL in the original text, kept in STATE
 //	record OUT         write FILE's path and its directory's mode to OUT
+//	copy OUT           copy FILE, as kura showed it, to OUT
 //	sleep SECONDS      say "fakeeditor: sleeping" on standard output and
 //	                   wait, so that a test can signal kura meanwhile
 //
@@ -111,6 +112,14 @@ func fakeEditor() int {
 		}
 		out := fmt.Sprintf("file %s\nfilemode %o\ndirmode %o\n", file, st.Mode().Perm(), dir.Mode().Perm())
 		if err := os.WriteFile(params[0], []byte(out), 0o600); err != nil {
+			return fail(err)
+		}
+	case "copy":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return fail(err)
+		}
+		if err := os.WriteFile(params[0], b, 0o600); err != nil {
 			return fail(err)
 		}
 	case "sleep":

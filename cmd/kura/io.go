@@ -17,6 +17,7 @@ import (
 	"github.com/kura-secrets/kura/pkg/format/dotenv"
 	"github.com/kura-secrets/kura/pkg/format/ini"
 	"github.com/kura-secrets/kura/pkg/format/json"
+	"github.com/kura-secrets/kura/pkg/format/toml"
 	"github.com/kura-secrets/kura/pkg/format/yaml"
 	"github.com/kura-secrets/kura/pkg/sopsfile"
 )
@@ -34,8 +35,8 @@ type ioFlags struct {
 func (f *ioFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.inPlace, "in-place", "i", false, "write the result back to the file instead of standard output")
 	fs.StringVar(&f.output, "output", "", "write the result to this file instead of standard output")
-	fs.StringVar(&f.inputType, "input-type", "", "format of the input: yaml, json, dotenv, ini or binary (default: from the file name)")
-	fs.StringVar(&f.outputType, "output-type", "", "format of the output: yaml, json, dotenv, ini or binary (default: from the file name)")
+	fs.StringVar(&f.inputType, "input-type", "", "format of the input: yaml, json, dotenv, ini, toml or binary (default: from the file name)")
+	fs.StringVar(&f.outputType, "output-type", "", "format of the output: yaml, json, dotenv, ini, toml or binary (default: from the file name)")
 	fs.StringVar(&f.filenameOverride, "filename-override", "", "use this name to choose formats and .sops.yaml rules (for standard input)")
 }
 
@@ -78,7 +79,7 @@ func (a *app) resolve(f *ioFlags, args []string) (*job, error) {
 	if t, ok := format.Parse(f.inputType); ok {
 		j.input = t
 	} else if f.inputType != "" {
-		a.warnf("unknown --input-type %q; using the file name instead (known: yaml, json, dotenv, ini, binary)", f.inputType)
+		a.warnf("unknown --input-type %q; using the file name instead (known: yaml, json, dotenv, ini, toml, binary)", f.inputType)
 	}
 	j.output = format.FromPath(j.name)
 	if j.name == "" {
@@ -142,8 +143,19 @@ func (a *app) store(f format.Format, cfg *config.Config, output bool) format.Sto
 		return dotenv.Store{}
 	case format.INI:
 		return ini.Store{}
+	case format.TOML:
+		return toml.Store{}
 	}
 	return binary.New(s.JSONBinaryIndent)
+}
+
+// keepLayout returns the text whose layout a written file keeps: text,
+// unless --indent asks for the store's own layout.
+func (a *app) keepLayout(text []byte) []byte {
+	if a.global.indentSet {
+		return nil
+	}
+	return text
 }
 
 // readInput reads the file, or standard input.

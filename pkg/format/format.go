@@ -8,6 +8,7 @@
 package format
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 
@@ -25,14 +26,16 @@ const (
 	INI
 	JSON
 	YAML
+	// TOML is kura's own: sops 3.13.2 treats .toml files as binary.
+	TOML
 )
 
-var names = map[Format]string{Binary: "binary", Dotenv: "dotenv", INI: "ini", JSON: "json", YAML: "yaml"}
+var names = map[Format]string{Binary: "binary", Dotenv: "dotenv", INI: "ini", JSON: "json", YAML: "yaml", TOML: "toml"}
 
 func (f Format) String() string { return names[f] }
 
 // Parse returns the format with the given name ("yaml", "json", "dotenv",
-// "ini" or "binary"). The second result is false for any other name:
+// "ini", "toml" or "binary"). The second result is false for any other name:
 // SOPS ignores unknown type names and falls back to the file name.
 func Parse(name string) (Format, bool) {
 	for f, n := range names {
@@ -55,8 +58,23 @@ func FromPath(path string) Format {
 		return Dotenv
 	case strings.HasSuffix(path, ".ini"):
 		return INI
+	case strings.HasSuffix(path, ".toml"):
+		return TOML
 	}
 	return Binary
+}
+
+// OfEncrypted corrects the format a file name gives for an encrypted
+// file's content: sops 3.13.2 has no TOML store, so a .toml file it
+// encrypted is a binary envelope, a JSON object, which no TOML document
+// can start with.
+func OfEncrypted(f Format, data []byte) Format {
+	if f == TOML {
+		if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+			return Binary
+		}
+	}
+	return f
 }
 
 // Store reads and writes one file format.
@@ -83,6 +101,22 @@ type Store interface {
 	// looks like SOPS metadata in this format (a top-level "sops" key, a
 	// "sops_" dotenv key or an INI "[sops]" section).
 	HasMetadataKey(doc tree.Document) bool
+}
+
+// LayoutKeeper is a Store that can write a file in the layout of a text it
+// was loaded from, instead of the layout its emitter chooses: a reviewer
+// then sees in a diff only the values that changed. Both methods report
+// ok=false when they cannot keep the layout (the tree's structure differs
+// from the text's, or the text uses something they do not follow); the
+// caller then uses EmitEncrypted or EmitPlain.
+type LayoutKeeper interface {
+	// EmitEncryptedLike writes docs, encrypted, with meta attached, in
+	// the layout of original: a plaintext or an encrypted file whose
+	// metadata it replaces.
+	EmitEncryptedLike(original []byte, docs []tree.Document, meta []tree.Item) (out []byte, ok bool)
+	// EmitPlainLike writes the decrypted docs of the encrypted file
+	// encrypted in its layout, without the metadata.
+	EmitPlainLike(encrypted []byte, docs []tree.Document) (out []byte, ok bool)
 }
 
 // ErrNoMetadata is returned by LoadEncrypted when a file has no SOPS

@@ -272,9 +272,22 @@ func (f *File) seal(now time.Time) error {
 
 // Emit writes the encrypted file in the given store's format.
 func (f *File) Emit(store format.Store) ([]byte, error) {
+	return f.EmitLike(store, nil)
+}
+
+// EmitLike writes the encrypted file in the layout of original, the text
+// its documents were loaded from (a plaintext, an edited text or the
+// earlier encrypted file), where the store can keep a layout and the
+// documents still fit it; otherwise, or with no original, as Emit does.
+func (f *File) EmitLike(store format.Store, original []byte) ([]byte, error) {
 	m := *f.Meta
 	if f.Binary {
 		m.Rules = rules.Config{}
+	}
+	if k, ok := store.(format.LayoutKeeper); ok && original != nil && !f.Binary {
+		if out, ok := k.EmitEncryptedLike(original, f.Docs, m.ToTree()); ok {
+			return out, nil
+		}
 	}
 	out, err := store.EmitEncrypted(f.Docs, m.ToTree())
 	if err != nil {

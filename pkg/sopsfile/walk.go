@@ -228,7 +228,7 @@ func (w *walker) comment(c *tree.Value, self bool) error {
 			return nil
 		}
 		text, _ := dv.Canonical()
-		*c = tree.CommentV(text, false)
+		*c = tree.CommentV(text, c.Inline)
 		return nil
 	}
 	s, err := w.c.EncryptValue(tree.CommentV(c.Str, false), w.additional())

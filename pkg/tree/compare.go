@@ -107,3 +107,35 @@ func DocumentsEqual(a, b []Document) bool {
 	}
 	return true
 }
+
+// DetachComments marks every comment of docs as a line of its own, in
+// place. sops prints a decrypted file so: a comment that trailed a value
+// on its line comes out above it.
+func DetachComments(docs []Document) {
+	for _, d := range docs {
+		detachItems(d)
+	}
+}
+
+func detachItems(items []Item) {
+	for i := range items {
+		it := &items[i]
+		if it.Key.Kind == Comment {
+			it.Key.Inline = false
+		}
+		detachValue(&it.Value)
+	}
+}
+
+func detachValue(v *Value) {
+	switch v.Kind {
+	case Comment:
+		v.Inline = false
+	case Map:
+		detachItems(v.Items)
+	case List:
+		for i := range v.Elems {
+			detachValue(&v.Elems[i])
+		}
+	}
+}

@@ -34,3 +34,18 @@ func TestCloneAndEqual(t *testing.T) {
 		}
 	}
 }
+
+func TestDetachComments(t *testing.T) {
+	docs := []Document{{
+		CommentItem(" top", true),
+		KeyItem("a", MapV([]Item{CommentItem(" in map", true), KeyItem("b", ListV([]Value{CommentV(" in list", true), Str("x")}))})),
+	}}
+	want := []Document{{
+		CommentItem(" top", false),
+		KeyItem("a", MapV([]Item{CommentItem(" in map", false), KeyItem("b", ListV([]Value{CommentV(" in list", false), Str("x")}))})),
+	}}
+	DetachComments(docs)
+	if !DocumentsEqual(docs, want) {
+		t.Errorf("got %+v, want %+v", docs, want)
+	}
+}

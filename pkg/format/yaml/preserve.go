@@ -1,0 +1,892 @@
+package yaml
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/kura-secrets/kura/pkg/format"
+	"github.com/kura-secrets/kura/pkg/tree"
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Preserving writers.
+//
+// sops writes every YAML file anew: its own indentation, quoting and block
+// style. The writers below instead edit the text the tree was loaded from:
+// each scalar whose value changed is replaced in its own place, each
+// comment whose text changed gets the new text after its '#', and the
+// metadata block is appended to (or removed from) every document.
+// Everything else - indentation, blank lines, key quoting, flow
+// collections, document markers, comments - stays byte for byte.
+//
+// Every result is parsed back and compared with the tree it must hold,
+// comments included: when anything differs, or the text uses something
+// these writers do not follow (anchors and aliases, which sops expands
+// into copies encrypted per path; tags on collections; directives...),
+// they report ok=false and the caller writes the file the sops way.
+
+// EmitEncryptedPreserving writes an encrypted file in the layout of
+// original, the text docs were loaded from (plaintext, or an encrypted
+// file whose "sops" entries it replaces), with docs now holding the
+// encrypted values and comments and meta the metadata to append to every
+// document. ok=false means the caller must use EmitEncrypted instead.
+func EmitEncryptedPreserving(original []byte, docs []tree.Document, meta []tree.Item) (out []byte, ok bool) {
+	out, err := emitEncryptedPreserving(original, docs, meta)
+	return out, err == nil
+}
+
+// EmitPlainPreserving writes the decrypted documents of an encrypted file
+// in the layout of its text: each ENC value becomes the plaintext value
+// (written as EmitPlain writes it: plain where it reads back the same,
+// quoted otherwise, a literal block for several lines), each encrypted
+// comment its text, and the "sops" entries are removed. docs must have
+// the structure of the file. ok=false means the caller must use EmitPlain.
+func EmitPlainPreserving(encryptedText []byte, docs []tree.Document) ([]byte, bool) {
+	out, err := emitPlainPreserving(encryptedText, docs)
+	return out, err == nil
+}
+
+// EmitEncryptedLike is EmitEncryptedPreserving: Store is a
+// format.LayoutKeeper. A Store with an Indent set (stores.yaml.indent,
+// --indent) writes with that indentation instead, so it keeps no layout.
+func (s Store) EmitEncryptedLike(original []byte, docs []tree.Document, meta []tree.Item) ([]byte, bool) {
+	if s.Indent != 0 {
+		return nil, false
+	}
+	return EmitEncryptedPreserving(original, docs, meta)
+}
+
+// EmitPlainLike is EmitPlainPreserving, but for a Store with an Indent.
+func (s Store) EmitPlainLike(encrypted []byte, docs []tree.Document) ([]byte, bool) {
+	if s.Indent != 0 {
+		return nil, false
+	}
+	return EmitPlainPreserving(encrypted, docs)
+}
+
+var _ format.LayoutKeeper = Store{}
+
+// errSkip marks a variant of the output that would be the same as one
+// already tried.
+var errSkip = errors.New("same as another variant")
+
+func emitEncryptedPreserving(original []byte, docs []tree.Document, meta []tree.Item) ([]byte, error) {
+	if meta == nil {
+		return nil, errors.New("no metadata")
+	}
+	for _, d := range docs {
+		if format.HasTopLevelKey(d, format.MetadataKey) {
+			return nil, errors.New("the documents hold a sops entry")
+		}
+	}
+	p, err := prepare(original, docs)
+	if err != nil {
+		return nil, err
+	}
+	block, err := metadataBlock(meta, p.width)
+	if err != nil {
+		return nil, err
+	}
+	// yaml.v3 attaches a comment at the end of a document to one entry
+	// or another depending on what follows it: the metadata goes at the
+	// end of each document, or else before its trailing comments, or else
+	// after a blank line, whichever loads back to the same tree.
+	places := make([]placement, len(p.docs))
+	var first error
+	for {
+		out, err := p.build(block, places, keepAll)
+		if err == nil {
+			err = verifyEncrypted(out, docs, meta)
+		}
+		if err == nil {
+			return out, nil
+		}
+		first = cmp.Or(first, err)
+		var de *docError
+		if !errors.As(err, &de) {
+			return nil, first
+		}
+		k := de.index
+		places[k]++
+		if places[k] == beforeTrailing && p.docs[k].trailing == p.docs[k].end {
+			places[k]++
+		}
+		if places[k] > afterBlank || len(p.docs[k].removed) > 0 {
+			return nil, first
+		}
+	}
+}
+
+// docError is a document that does not load back as it should.
+type docError struct{ index int }
+
+func (e *docError) Error() string {
+	return fmt.Sprintf("document %d does not load back to its tree", e.index+1)
+}
+
+func emitPlainPreserving(text []byte, docs []tree.Document) ([]byte, error) {
+	p, err := prepare(text, docs)
+	if err != nil {
+		return nil, err
+	}
+	// The inverse of the placements above: the text that was before the
+	// metadata may need the line break at the end of the text, or the
+	// blank line before the metadata, taken out too.
+	places := make([]placement, len(p.docs))
+	var first error
+	for _, variant := range []removal{keepAll, dropFinalBreak, dropBlankBefore} {
+		out, err := p.build("", places, variant)
+		if err == nil {
+			err = verifyPlain(out, docs)
+		}
+		if err == nil {
+			return out, nil
+		}
+		if err != errSkip {
+			first = cmp.Or(first, err)
+		}
+	}
+	return nil, first
+}
+
+// verifyPlain checks that out loads to docs, but for the inline flag of
+// comments, and that every comment in the text is one the tree holds.
+func verifyPlain(out []byte, docs []tree.Document) error {
+	l, err := scan(out)
+	if err != nil {
+		return err
+	}
+	if err := checkComments(l, l.docs, false); err != nil {
+		return err
+	}
+	if !equalDocs(l.docs, docs, true) {
+		return errors.New("the written text does not load to the documents")
+	}
+	got, err := Store{}.LoadPlain(out)
+	if err != nil || !equalDocs(got, docs, true) {
+		return errors.New("the written text does not load to the documents")
+	}
+	return nil
+}
+
+// verifyEncrypted checks that out loads to docs and meta exactly, with
+// the metadata in every document, and that every comment in the text is
+// one the tree holds (yaml.v3 drops some comments: a dropped one would
+// stay in clear).
+func verifyEncrypted(out []byte, docs []tree.Document, meta []tree.Item) error {
+	l, err := scan(out)
+	if err != nil {
+		return err
+	}
+	if err := checkComments(l, l.docs, false); err != nil {
+		return err
+	}
+	if len(l.docs) != len(docs) {
+		return errors.New("the written text has another number of documents")
+	}
+	for i, d := range l.docs {
+		var rest tree.Document
+		found := 0
+		for _, it := range d {
+			if isMetadataKey(it.Key) {
+				found++
+				if it.Value.Kind != tree.Map || !equalItems(it.Value.Items, meta, false) {
+					return errors.New("the written metadata does not load back")
+				}
+				continue
+			}
+			rest = append(rest, it)
+		}
+		if found != 1 || !equalItems(rest, docs[i], false) {
+			return &docError{i}
+		}
+	}
+	gotDocs, gotMeta, err := Store{}.LoadEncrypted(out)
+	if err != nil || !equalDocs(gotDocs, docs, false) || !equalItems(gotMeta, meta, false) {
+		return errors.New("the written text does not load to the documents")
+	}
+	return nil
+}
+
+// edit replaces text[from:to] with text.
+type edit struct {
+	from, to int
+	text     string
+}
+
+// plan is the work on one text: the edits of its values and comments,
+// and where each document is, for the metadata.
+type plan struct {
+	l     *layout
+	edits []edit
+	docs  []docPlan
+	width int // indentation width for new block scalars and the metadata
+	// removed holds the text of the "sops" entries taken out.
+	removed [][2]int
+}
+
+type docPlan struct {
+	// [start, end) is the document, up to a "..." marker.
+	start, end int
+	// trailing is where the comments and blank lines that end the
+	// document start (end if there are none).
+	trailing int
+	// removed are the "sops" entries of the document.
+	removed [][2]int
+	// column is where the keys of the document's mapping are.
+	column int
+}
+
+type placement int
+
+const (
+	atEnd placement = iota
+	beforeTrailing
+	afterBlank
+)
+
+type removal int
+
+const (
+	keepAll removal = iota
+	dropFinalBreak
+	dropBlankBefore
+)
+
+// prepare matches a text with the documents it must hold and plans the
+// edits of values and comments.
+func prepare(text []byte, docs []tree.Document) (*plan, error) {
+	l, err := scan(text)
+	if err != nil {
+		return nil, err
+	}
+	if len(l.docs) != len(docs) {
+		return nil, refuse("the text has %d documents, the tree %d", len(l.docs), len(docs))
+	}
+	w := detectIndent(l)
+	if w == 0 {
+		w = DefaultIndent
+	}
+	p := &plan{l: l, width: w}
+	if err := checkComments(l, l.docs, true); err != nil {
+		return nil, err
+	}
+	starts, err := l.documentStarts()
+	if err != nil {
+		return nil, err
+	}
+	for i, n := range l.nodes {
+		end := len(text)
+		if i+1 < len(starts) {
+			end = starts[i+1]
+		}
+		for _, m := range l.markers {
+			if !m.start && m.at > starts[i] && m.at < end {
+				end = m.at
+				break
+			}
+		}
+		d := docPlan{start: starts[i], end: end}
+		if err := p.document(i, n, docs[i], &d); err != nil {
+			return nil, err
+		}
+		p.docs = append(p.docs, d)
+	}
+	if err := p.comments(docs); err != nil {
+		return nil, err
+	}
+	p.trailing()
+	return p, nil
+}
+
+// document matches one document with its tree.
+func (p *plan) document(i int, n *yaml.Node, want tree.Document, d *docPlan) error {
+	l := p.l
+	if len(n.Content) != 1 {
+		return refuse("document %d has no content", i+1)
+	}
+	root := n.Content[0]
+	switch {
+	case root.Kind == yaml.MappingNode && root.Style&yaml.FlowStyle == 0:
+		d.column = root.Column - 1
+		removed, err := p.mapping(root, l.docs[i], want, true)
+		d.removed = removed
+		return err
+	case root.Kind == yaml.ScalarNode && l.scalars[root].empty:
+		for _, it := range want {
+			if !it.IsComment() {
+				return refuse("an empty document became a mapping")
+			}
+		}
+		return nil
+	}
+	return refuse("document %d is not a block mapping", i+1)
+}
+
+// trailing finds the comments and blank lines at the end of every
+// document.
+func (p *plan) trailing() {
+	s := p.l.src
+	hashes := make(map[int]bool, len(p.l.comments))
+	for _, c := range p.l.comments {
+		hashes[c.hash] = true
+	}
+	for i := range p.docs {
+		d := &p.docs[i]
+		o := d.end
+		for o > d.start {
+			ls := s.lineStart(o - 1)
+			if ls < d.start {
+				break
+			}
+			h := ls
+			for s.isBlank(h) {
+				h++
+			}
+			if !s.blankLine(ls) && !hashes[h] {
+				break
+			}
+			o = ls
+		}
+		d.trailing = o
+	}
+}
+
+// build writes the text with the metadata block (or none) placed as
+// asked, and the old "sops" entries removed as asked.
+func (p *plan) build(block string, places []placement, rm removal) ([]byte, error) {
+	s := p.l.src
+	edits := slices.Clone(p.edits)
+	block = strings.ReplaceAll(block, "\n", s.nl)
+	used := false
+	for i, d := range p.docs {
+		text := block
+		if d.column > 0 {
+			text = indentLines(text, d.column)
+		}
+		for j, rg := range d.removed {
+			from := rg[0]
+			if rm == dropBlankBefore && from > 0 && s.blankLine(s.lineStart(from-1)) {
+				from = s.lineStart(from - 1)
+				used = true
+			}
+			e := edit{from, rg[1], ""}
+			if j == 0 {
+				e.text = text
+			}
+			edits = append(edits, e)
+		}
+		if len(d.removed) > 0 || block == "" {
+			continue
+		}
+		at := d.end
+		switch places[i] {
+		case beforeTrailing:
+			at = d.trailing
+		case afterBlank:
+			text = s.nl + text
+		}
+		if at == len(s.b) && at > 0 && !s.isBreak(at-1) {
+			text = s.nl + text
+		}
+		edits = append(edits, edit{at, at, text})
+	}
+	out, err := apply(s.b, edits)
+	if err != nil {
+		return nil, err
+	}
+	if rm == dropFinalBreak {
+		last := p.docs[len(p.docs)-1].removed
+		if len(last) == 0 || last[len(last)-1][1] != len(s.b) || !bytes.HasSuffix(out, []byte(s.nl)) {
+			return nil, errSkip
+		}
+		out = out[:len(out)-len(s.nl)]
+		used = true
+	}
+	if !used && rm != keepAll {
+		return nil, errSkip
+	}
+	return out, nil
+}
+
+// documentStarts returns where each document starts: at its "---", or at
+// the start of the text for a first document without one.
+func (l *layout) documentStarts() ([]int, error) {
+	var dashes []int
+	for _, m := range l.markers {
+		if m.start {
+			dashes = append(dashes, m.at)
+		}
+	}
+	var starts []int
+	switch len(dashes) {
+	case len(l.nodes):
+		starts = dashes
+	case len(l.nodes) - 1:
+		starts = append([]int{l.src.lines[0]}, dashes...)
+	default:
+		return nil, refuse("the document markers do not match the documents")
+	}
+	for i, n := range l.nodes {
+		if len(n.Content) == 0 {
+			continue
+		}
+		root := n.Content[0]
+		if sc := l.scalars[root]; root.Kind == yaml.ScalarNode && sc != nil && sc.empty {
+			continue
+		}
+		off, err := l.src.offset(root.Line, root.Column)
+		if err != nil {
+			return nil, err
+		}
+		if off < starts[i] || (i+1 < len(starts) && off >= starts[i+1]) {
+			return nil, refuse("document %d is not between its markers", i+1)
+		}
+	}
+	return starts, nil
+}
+
+func indentLines(text string, n int) string {
+	pad := strings.Repeat(" ", n)
+	lines := strings.SplitAfter(text, "\n")
+	for i, line := range lines {
+		if line != "" && line != "\n" {
+			lines[i] = pad + line
+		}
+	}
+	return strings.Join(lines, "")
+}
+
+// nonComment returns the indices of the entries of a map that are not
+// comments.
+func nonComment(items []tree.Item) []int {
+	idx := make([]int, 0, len(items))
+	for i, it := range items {
+		if !it.IsComment() {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+func isMetadataKey(v tree.Value) bool {
+	return v.Kind == tree.String && v.Str == format.MetadataKey
+}
+
+// mapping matches a mapping node with its loaded entries and the wanted
+// ones. At the top, "sops" entries are metadata: they are removed, and
+// mapping returns where they are.
+func (p *plan) mapping(n *yaml.Node, loaded, want []tree.Item, top bool) ([][2]int, error) {
+	li, wi := nonComment(loaded), nonComment(want)
+	if len(li)*2 != len(n.Content) {
+		return nil, refuse("line %d: a mapping does not match its entries", n.Line)
+	}
+	var removed [][2]int
+	j := 0
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		lit := loaded[li[i/2]]
+		if top && isMetadataKey(lit.Key) {
+			e, err := p.remove(k, v)
+			if err != nil {
+				return nil, err
+			}
+			removed = append(removed, e)
+			continue
+		}
+		if j >= len(wi) {
+			return nil, refuse("line %d: the tree has fewer entries than the text", k.Line)
+		}
+		wit := want[wi[j]]
+		j++
+		if k.Kind != yaml.ScalarNode || !equalValue(lit.Key, wit.Key, false) {
+			return nil, refuse("line %d: the keys differ", k.Line)
+		}
+		if err := p.value(v, lit.Value, wit.Value); err != nil {
+			return nil, err
+		}
+	}
+	if j != len(wi) {
+		return nil, refuse("line %d: the tree has more entries than the text", n.Line)
+	}
+	return removed, nil
+}
+
+func (p *plan) value(n *yaml.Node, loaded, want tree.Value) error {
+	switch n.Kind {
+	case yaml.MappingNode:
+		if loaded.Kind != tree.Map || want.Kind != tree.Map {
+			return refuse("line %d: a mapping is no longer one", n.Line)
+		}
+		_, err := p.mapping(n, loaded.Items, want.Items, false)
+		return err
+	case yaml.SequenceNode:
+		if loaded.Kind != tree.List || want.Kind != tree.List {
+			return refuse("line %d: a sequence is no longer one", n.Line)
+		}
+		var lv, wv []tree.Value
+		for _, e := range loaded.Elems {
+			if e.Kind != tree.Comment {
+				lv = append(lv, e)
+			}
+		}
+		for _, e := range want.Elems {
+			if e.Kind != tree.Comment {
+				wv = append(wv, e)
+			}
+		}
+		if len(lv) != len(n.Content) || len(wv) != len(n.Content) {
+			return refuse("line %d: a sequence does not match its elements", n.Line)
+		}
+		for i, c := range n.Content {
+			if err := p.value(c, lv[i], wv[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	case yaml.ScalarNode:
+		if !loaded.IsScalar() || !want.IsScalar() {
+			return refuse("line %d: a scalar is no longer one", n.Line)
+		}
+		if equalValue(loaded, want, false) {
+			return nil
+		}
+		return p.replace(p.l.scalars[n], want)
+	}
+	return refuse("line %d: unexpected node", n.Line)
+}
+
+// replace writes v in place of a scalar.
+func (p *plan) replace(sc *span, v tree.Value) error {
+	s := p.l.src
+	if sc == nil || sc.empty {
+		return refuse("an empty value changed")
+	}
+	head, body, keep, err := renderScalar(v, sc.flow, p.width)
+	if err != nil {
+		return err
+	}
+	p.edits = append(p.edits, edit{sc.from, sc.end, head})
+	if body == nil {
+		if sc.block {
+			p.edits = append(p.edits, edit{sc.bodyFrom, sc.bodyTo, ""})
+		}
+		return nil
+	}
+	// A block scalar: its lines go after the header's line, at the
+	// indentation of the node's parent plus one level.
+	if sc.flow {
+		return refuse("a block scalar in a flow collection")
+	}
+	from, to := sc.bodyFrom, sc.bodyTo
+	if !sc.block {
+		from = s.lineEnd(sc.end)
+		to = from
+		if rest := bytes.TrimLeft(s.b[sc.end:from], " \t"); len(rest) > 0 && rest[0] != '#' {
+			return refuse("line %d: something follows the value on its line", s.lineOf(sc.end))
+		}
+	}
+	pad := strings.Repeat(" ", max(sc.indent, 0)+p.width)
+	var sb strings.Builder
+	for _, line := range body {
+		sb.WriteString(s.nl)
+		if line != "" {
+			sb.WriteString(pad)
+			sb.WriteString(line)
+		}
+	}
+	if keep {
+		// Kept trailing line breaks are the empty lines after the
+		// scalar: the ones already there would add to them.
+		for o := s.nextLine(to); o < len(s.b) && s.blankLine(o); o = s.nextLine(o) {
+			to = s.lineEnd(o)
+		}
+	}
+	if to == len(s.b) {
+		sb.WriteString(s.nl)
+	}
+	p.edits = append(p.edits, edit{from, to, sb.String()})
+	return nil
+}
+
+// remove takes out a "sops" entry: from the start of its key's line to
+// the end of the line where its value ends. It returns the text it
+// takes out; build makes the edit.
+func (p *plan) remove(k, v *yaml.Node) ([2]int, error) {
+	s := p.l.src
+	ks := p.l.scalars[k]
+	if ks == nil || ks.empty {
+		return [2]int{}, refuse("line %d: unexpected sops key", k.Line)
+	}
+	from := s.lineStart(ks.from)
+	if len(bytes.TrimLeft(s.b[from:ks.from], " ")) > 0 {
+		return [2]int{}, refuse("line %d: the sops entry does not start its line", k.Line)
+	}
+	end, err := p.l.nodeEnd(v)
+	if err != nil {
+		return [2]int{}, err
+	}
+	end = max(end, ks.end)
+	le := s.lineEnd(end)
+	if rest := bytes.TrimLeft(s.b[end:le], " \t"); len(rest) > 0 && rest[0] != '#' {
+		return [2]int{}, refuse("line %d: something follows the sops entry on its line", s.lineOf(end))
+	}
+	to := le + s.breakLen(le)
+	p.removed = append(p.removed, [2]int{from, to})
+	return [2]int{from, to}, nil
+}
+
+// nodeEnd returns where the text of a node ends.
+func (l *layout) nodeEnd(n *yaml.Node) (int, error) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		sc := l.scalars[n]
+		switch {
+		case sc == nil || sc.empty:
+			return 0, refuse("line %d: an empty value ends a removed entry", n.Line)
+		case sc.block:
+			return max(sc.bodyTo, sc.end), nil
+		}
+		return sc.end, nil
+	case yaml.MappingNode, yaml.SequenceNode:
+		if n.Style&yaml.FlowStyle != 0 {
+			return 0, refuse("line %d: a flow collection ends a removed entry", n.Line)
+		}
+		if len(n.Content) == 0 {
+			return 0, refuse("line %d: an empty block collection", n.Line)
+		}
+		return l.nodeEnd(n.Content[len(n.Content)-1])
+	}
+	return 0, refuse("line %d: unexpected node", n.Line)
+}
+
+// comments gives every comment whose text changed its new text. The text
+// and the tree hold the same comments in the same order (checkComments).
+func (p *plan) comments(docs []tree.Document) error {
+	l := p.l
+	var want []string
+	for _, d := range docs {
+		want = appendComments(want, d, false)
+	}
+	var have []comment
+	for _, c := range l.comments {
+		if !p.inRemoved(c.hash) {
+			have = append(have, c)
+		}
+	}
+	if len(have) != len(want) {
+		return refuse("the text has %d comments, the tree %d", len(have), len(want))
+	}
+	for i, c := range have {
+		if l.commentText(c) == want[i] {
+			continue
+		}
+		if strings.ContainsAny(want[i], "\r\n") {
+			return refuse("a comment holds a line break")
+		}
+		p.edits = append(p.edits, edit{c.hash + 1, c.end, want[i]})
+	}
+	return nil
+}
+
+func (p *plan) inRemoved(o int) bool {
+	for _, rg := range p.removed {
+		if o >= rg[0] && o < rg[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// apply makes the edits.
+func apply(b []byte, edits []edit) ([]byte, error) {
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].from < edits[j].from })
+	var out bytes.Buffer
+	out.Grow(len(b) + len(b)/2)
+	o := 0
+	for _, e := range edits {
+		if e.from < o {
+			return nil, refuse("edits overlap")
+		}
+		out.Write(b[o:e.from])
+		out.WriteString(e.text)
+		o = e.to
+	}
+	out.Write(b[o:])
+	return out.Bytes(), nil
+}
+
+// appendComments appends the texts of the comments of a tree in document
+// order. skipMeta leaves out the top-level "sops" entries.
+func appendComments(out []string, items []tree.Item, skipMeta bool) []string {
+	for _, it := range items {
+		if it.IsComment() {
+			out = append(out, it.Key.Str)
+			continue
+		}
+		if skipMeta && isMetadataKey(it.Key) {
+			continue
+		}
+		out = appendValueComments(out, it.Value)
+	}
+	return out
+}
+
+func appendValueComments(out []string, v tree.Value) []string {
+	switch v.Kind {
+	case tree.Map:
+		return appendComments(out, v.Items, false)
+	case tree.List:
+		for _, e := range v.Elems {
+			if e.Kind == tree.Comment {
+				out = append(out, e.Str)
+			} else {
+				out = appendValueComments(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// checkComments checks that the comments found in the text are, in order,
+// the comments of the loaded tree: then each tree comment is known by its
+// place in the text. With skipMeta, comments inside the top-level "sops"
+// entries are left out of both.
+func checkComments(l *layout, docs []tree.Document, skipMeta bool) error {
+	var want []string
+	for _, d := range docs {
+		want = appendComments(want, d, skipMeta)
+	}
+	var have []comment
+	if skipMeta {
+		ranges, err := l.metadataRanges()
+		if err != nil {
+			return err
+		}
+		for _, c := range l.comments {
+			inside := false
+			for _, rg := range ranges {
+				if c.hash >= rg[0] && c.hash < rg[1] {
+					inside = true
+				}
+			}
+			if !inside {
+				have = append(have, c)
+			}
+		}
+	} else {
+		have = l.comments
+	}
+	if len(have) != len(want) {
+		return refuse("yaml.v3 reads %d comments where the text has %d", len(want), len(have))
+	}
+	for i, c := range have {
+		if l.commentText(c) != want[i] {
+			return refuse("line %d: comment %q is read as %q", l.src.lineOf(c.hash), l.commentText(c), want[i])
+		}
+	}
+	return nil
+}
+
+// metadataRanges returns the text of every top-level "sops" entry.
+func (l *layout) metadataRanges() ([][2]int, error) {
+	var out [][2]int
+	for i, n := range l.nodes {
+		if len(n.Content) != 1 || n.Content[0].Kind != yaml.MappingNode {
+			continue
+		}
+		m := n.Content[0]
+		li := nonComment(l.docs[i])
+		if len(li)*2 != len(m.Content) {
+			return nil, refuse("a mapping does not match its entries")
+		}
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			if !isMetadataKey(l.docs[i][li[j/2]].Key) {
+				continue
+			}
+			ks := l.scalars[m.Content[j]]
+			if ks == nil || ks.empty {
+				return nil, refuse("unexpected sops key")
+			}
+			end, err := l.nodeEnd(m.Content[j+1])
+			if err != nil {
+				return nil, err
+			}
+			from := l.src.lineStart(ks.from)
+			out = append(out, [2]int{from, l.src.nextLine(max(end, ks.end))})
+		}
+	}
+	return out, nil
+}
+
+// Equality of trees: the same kinds, the same canonical text of every
+// scalar (what the MAC and the encryption see), comments included.
+// ignoreInline leaves out the inline flag of comments, which decryption
+// loses.
+
+func equalDocs(a, b []tree.Document, ignoreInline bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !equalItems(a[i], b[i], ignoreInline) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalItems(a, b []tree.Item, ignoreInline bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !equalValue(a[i].Key, b[i].Key, ignoreInline) || !equalValue(a[i].Value, b[i].Value, ignoreInline) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalValue(a, b tree.Value, ignoreInline bool) bool {
+	if a.Kind != b.Kind {
+		return false
+	}
+	switch a.Kind {
+	case tree.Null:
+		return true
+	case tree.Comment:
+		return a.Str == b.Str && (ignoreInline || a.Inline == b.Inline)
+	case tree.String:
+		return a.Str == b.Str
+	case tree.Int:
+		return a.Int == b.Int
+	case tree.Uint:
+		return a.Uint == b.Uint
+	case tree.Float:
+		return math.Float64bits(a.Float) == math.Float64bits(b.Float) || math.IsNaN(a.Float) && math.IsNaN(b.Float)
+	case tree.Bool:
+		return a.Bool == b.Bool
+	case tree.Time:
+		return a.Time.Equal(b.Time) && string(a.AppendCanonical(nil)) == string(b.AppendCanonical(nil))
+	case tree.Map:
+		return equalItems(a.Items, b.Items, ignoreInline)
+	case tree.List:
+		if len(a.Elems) != len(b.Elems) {
+			return false
+		}
+		for i := range a.Elems {
+			if !equalValue(a.Elems[i], b.Elems[i], ignoreInline) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
