@@ -156,7 +156,7 @@ func (a *app) changeKeyGroups(g *groupFlags, args []string, change func([][]keys
 		if err != nil {
 			return inFile(displayName(files[0].Path), err)
 		}
-		out, err := l.file.Emit(l.store)
+		out, err := l.file.EmitLike(l.store, l.layout)
 		if err != nil {
 			return inFile(displayName(files[0].Path), err)
 		}

@@ -159,7 +159,7 @@ func (a *app) rotate(b *bulkFlags, c *changeFlags, io *ioFlags, ignoreMAC bool, 
 		if err != nil {
 			return inFile(displayName(path), err)
 		}
-		out, err := l.file.Emit(l.store)
+		out, err := l.file.EmitLike(l.store, l.layout)
 		if err != nil {
 			return inFile(displayName(path), err)
 		}
