@@ -27,13 +27,16 @@ const DataKeySize = 32
 type Cipher struct {
 	block gocipher.Block
 	gcm   gocipher.AEAD // for 32-byte IVs
-	// ivs remembers the IV each decrypted value was encrypted with. When
-	// the same Cipher encrypts the same plaintext, type and key path again
-	// it reuses that IV, so the ENC text stays byte-identical and a diff
-	// shows only what changed. Repeating an IV is harmless here: with the
-	// same key, plaintext and additional data GCM yields the very same
-	// ciphertext, which reveals nothing that was not already in the file.
-	ivs map[ivKey][]byte
+	// ivs remembers the IVs decrypted values were encrypted with, in
+	// document order. When the same Cipher encrypts the same plaintext,
+	// type and key path again it reuses such an IV, so the ENC text stays
+	// byte-identical and a diff shows only what changed. Each IV is used
+	// once: two equal values under one key path (list elements) were
+	// encrypted with different IVs, and sharing one would show that they
+	// are equal. Repeating an IV for the value it came from is harmless:
+	// with the same key, plaintext and additional data GCM yields the very
+	// same ciphertext, which reveals nothing that was not in the file.
+	ivs map[ivKey][][]byte
 }
 
 type ivKey struct {
@@ -76,7 +79,16 @@ func (c *Cipher) EncryptValue(v tree.Value, aad []byte) (string, error) {
 
 // Encrypt encrypts plaintext bytes of the given type.
 func (c *Cipher) Encrypt(plaintext []byte, typ string, aad []byte) (string, error) {
-	iv := c.ivs[ivKey{string(aad), typ, string(plaintext)}]
+	var iv []byte
+	k := ivKey{string(aad), typ, string(plaintext)}
+	if q := c.ivs[k]; len(q) > 0 {
+		iv = q[0]
+		if len(q) == 1 {
+			delete(c.ivs, k)
+		} else {
+			c.ivs[k] = q[1:]
+		}
+	}
 	if iv == nil {
 		iv = make([]byte, IVSize)
 		if _, err := rand.Read(iv); err != nil {
@@ -110,10 +122,14 @@ func (c *Cipher) DecryptValue(s string, aad []byte) (tree.Value, error) {
 	if err != nil {
 		return tree.Value{}, err
 	}
-	if c.ivs == nil {
-		c.ivs = make(map[ivKey][]byte)
+	if len(e.IV) == IVSize {
+		// (Other IV sizes, from other writers, are read but not written.)
+		if c.ivs == nil {
+			c.ivs = make(map[ivKey][][]byte)
+		}
+		k := ivKey{string(aad), e.Type, string(plaintext)}
+		c.ivs[k] = append(c.ivs[k], e.IV)
 	}
-	c.ivs[ivKey{string(aad), e.Type, string(plaintext)}] = e.IV
 	return v, nil
 }
 

@@ -177,3 +177,44 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestReusedIVs checks that a Cipher encrypts a value it decrypted to the
+// same ENC text, and that equal values under one path keep their own
+// texts: sharing one would show they are equal.
+func TestReusedIVs(t *testing.T) {
+	c, err := New(make([]byte, DataKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	aad := []byte("list:")
+	var encs []string
+	for range 2 {
+		s, err := c.EncryptValue(tree.BoolV(true), aad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		encs = append(encs, s)
+	}
+	if encs[0] == encs[1] {
+		t.Fatal("two fresh encryptions are equal")
+	}
+	d, _ := New(make([]byte, DataKeySize))
+	for _, s := range encs {
+		if _, err := d.DecryptValue(s, aad); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, want := range encs {
+		got, err := d.EncryptValue(tree.BoolV(true), aad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("encryption %d: got %s, want %s", i, got, want)
+		}
+	}
+	third, _ := d.EncryptValue(tree.BoolV(true), aad)
+	if third == encs[0] || third == encs[1] {
+		t.Error("an IV was used twice")
+	}
+}

@@ -482,12 +482,20 @@ func isMetadataKey(v tree.Value) bool {
 // mapping matches a mapping node with its loaded entries and the wanted
 // ones. At the top, "sops" entries are metadata: they are removed, and
 // mapping returns where they are.
+//
+// In a block mapping the tree may have lost entries (unset) and gained
+// some at the end (set): a lost entry's lines are taken out, and the new
+// entries are written after the last entry the text keeps, at its
+// indentation. Any other change of keys, or one in a flow mapping, is
+// refused.
 func (p *plan) mapping(n *yaml.Node, loaded, want []tree.Item, top bool) ([][2]int, error) {
 	li, wi := nonComment(loaded), nonComment(want)
 	if len(li)*2 != len(n.Content) {
 		return nil, refuse("line %d: a mapping does not match its entries", n.Line)
 	}
+	block := n.Style&yaml.FlowStyle == 0
 	var removed [][2]int
+	last := -1 // the index in n.Content of the last key the text keeps
 	j := 0
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -500,22 +508,99 @@ func (p *plan) mapping(n *yaml.Node, loaded, want []tree.Item, top bool) ([][2]i
 			removed = append(removed, e)
 			continue
 		}
-		if j >= len(wi) {
-			return nil, refuse("line %d: the tree has fewer entries than the text", k.Line)
+		if k.Kind != yaml.ScalarNode {
+			return nil, refuse("line %d: a key that is not a scalar", k.Line)
 		}
-		wit := want[wi[j]]
-		j++
-		if k.Kind != yaml.ScalarNode || !equalValue(lit.Key, wit.Key, false) {
+		if j < len(wi) && equalValue(lit.Key, want[wi[j]].Key, false) {
+			if err := p.value(v, lit.Value, want[wi[j]].Value); err != nil {
+				return nil, err
+			}
+			j++
+			last = i
+			continue
+		}
+		if !block || wantedLater(lit.Key, want, wi[j:]) {
 			return nil, refuse("line %d: the keys differ", k.Line)
 		}
-		if err := p.value(v, lit.Value, wit.Value); err != nil {
+		rg, err := p.remove(k, v)
+		if err != nil {
+			return nil, err
+		}
+		p.edits = append(p.edits, edit{rg[0], rg[1], ""})
+	}
+	if j < len(wi) {
+		if !block || last < 0 {
+			return nil, refuse("line %d: the tree has more entries than the text", n.Line)
+		}
+		// Comments the tree has between the last kept entry and the new
+		// ones are those that follow that entry in the text.
+		gap := wi[j] - wi[j-1] - 1
+		if err := p.add(n.Content[last], n.Content[last+1], gap, want, wi[j:]); err != nil {
 			return nil, err
 		}
 	}
-	if j != len(wi) {
-		return nil, refuse("line %d: the tree has more entries than the text", n.Line)
-	}
 	return removed, nil
+}
+
+// wantedLater reports whether a key is among the wanted entries idx.
+func wantedLater(key tree.Value, want []tree.Item, idx []int) bool {
+	for _, w := range idx {
+		if equalValue(key, want[w].Key, false) {
+			return true
+		}
+	}
+	return false
+}
+
+// add writes the wanted entries idx after the entry k: v and the next
+// skip comments, at k's column, as the sops-style emitter writes them
+// with the text's indentation width.
+func (p *plan) add(k, v *yaml.Node, skip int, want []tree.Item, idx []int) error {
+	s := p.l.src
+	ks := p.l.scalars[k]
+	if ks == nil || ks.empty {
+		return refuse("line %d: unexpected key", k.Line)
+	}
+	if len(bytes.TrimLeft(s.b[s.lineStart(ks.from):ks.from], " ")) > 0 {
+		return refuse("line %d: the key before new entries does not start its line", k.Line)
+	}
+	end, err := p.l.nodeEnd(v)
+	if err != nil {
+		return err
+	}
+	end = max(end, ks.end)
+	le := s.lineEnd(end)
+	if rest := bytes.TrimLeft(s.b[end:le], " \t"); len(rest) > 0 && rest[0] != '#' {
+		return refuse("line %d: something follows the value on its line", s.lineOf(end))
+	}
+	for _, c := range p.l.comments {
+		if skip == 0 {
+			break
+		}
+		if c.hash >= le && !p.inRemoved(c.hash) {
+			le = s.lineEnd(c.end)
+			skip--
+		}
+	}
+	if skip > 0 {
+		return refuse("line %d: the comments after the entry do not match the tree", k.Line)
+	}
+	items := make(tree.Document, 0, len(idx))
+	for _, w := range idx {
+		items = append(items, want[w])
+	}
+	text, err := Store{Indent: p.width}.EmitPlain([]tree.Document{items})
+	if err != nil {
+		return err
+	}
+	out := indentLines(string(text), ks.from-s.lineStart(ks.from))
+	out = strings.ReplaceAll(out, "\n", s.nl)
+	at := le + s.breakLen(le)
+	if at == le {
+		out = s.nl + strings.TrimSuffix(out, s.nl)
+	}
+	p.edits = append(p.edits, edit{at, at, out})
+	return nil
 }
 
 func (p *plan) value(n *yaml.Node, loaded, want tree.Value) error {
@@ -541,15 +626,10 @@ func (p *plan) value(n *yaml.Node, loaded, want tree.Value) error {
 				wv = append(wv, e)
 			}
 		}
-		if len(lv) != len(n.Content) || len(wv) != len(n.Content) {
+		if len(lv) != len(n.Content) {
 			return refuse("line %d: a sequence does not match its elements", n.Line)
 		}
-		for i, c := range n.Content {
-			if err := p.value(c, lv[i], wv[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return p.sequence(n, lv, wv)
 	case yaml.ScalarNode:
 		if !loaded.IsScalar() || !want.IsScalar() {
 			return refuse("line %d: a scalar is no longer one", n.Line)
@@ -560,6 +640,142 @@ func (p *plan) value(n *yaml.Node, loaded, want tree.Value) error {
 		return p.replace(p.l.scalars[n], want)
 	}
 	return refuse("line %d: unexpected node", n.Line)
+}
+
+// sequence matches a sequence node with its loaded elements and the
+// wanted ones. In a block sequence the tree may have lost one element
+// (unset) or gained some at the end (set); anything else that changes
+// the number of elements is refused.
+func (p *plan) sequence(n *yaml.Node, lv, wv []tree.Value) error {
+	block := n.Style&yaml.FlowStyle == 0
+	switch {
+	case len(wv) == len(lv):
+	case block && len(wv) == len(lv)-1:
+		// The first element that differs is the one removed, if the
+		// rest follows unchanged.
+		i := 0
+		for i < len(wv) && equalValue(lv[i], wv[i], false) {
+			i++
+		}
+		for k := i; k < len(wv); k++ {
+			if !equalValue(lv[k+1], wv[k], false) {
+				return refuse("line %d: a sequence changed more than by one removed element", n.Line)
+			}
+		}
+		rg, err := p.removeElement(n.Content[i])
+		if err != nil {
+			return err
+		}
+		p.edits = append(p.edits, edit{rg[0], rg[1], ""})
+		for k, c := range n.Content {
+			if k == i {
+				continue
+			}
+			w := k
+			if k > i {
+				w = k - 1
+			}
+			if err := p.value(c, lv[k], wv[w]); err != nil {
+				return err
+			}
+		}
+		return nil
+	case block && len(wv) > len(lv) && len(lv) > 0:
+		if err := p.appendElements(n.Content[len(n.Content)-1], wv[len(lv):]); err != nil {
+			return err
+		}
+		wv = wv[:len(lv)]
+	default:
+		return refuse("line %d: a sequence does not match its elements", n.Line)
+	}
+	for i, c := range n.Content {
+		if err := p.value(c, lv[i], wv[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// elementLine returns the span of the lines of a block sequence element:
+// from the start of the line of its "- " to the end of the line where it
+// ends, and the column of the dash.
+func (p *plan) elementLine(e *yaml.Node) (from, to, dash int, err error) {
+	s := p.l.src
+	start, err := s.offset(e.Line, e.Column)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	ls := s.lineStart(start)
+	lead := s.b[ls:start]
+	trimmed := bytes.TrimLeft(lead, " ")
+	if len(trimmed) == 0 || trimmed[0] != '-' || len(bytes.TrimLeft(trimmed[1:], " ")) > 0 {
+		return 0, 0, 0, refuse("line %d: a sequence element that does not start its line", e.Line)
+	}
+	end, err := p.l.nodeEnd(e)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	le := s.lineEnd(end)
+	if rest := bytes.TrimLeft(s.b[end:le], " \t"); len(rest) > 0 && rest[0] != '#' {
+		return 0, 0, 0, refuse("line %d: something follows the element on its line", s.lineOf(end))
+	}
+	return ls, le, len(lead) - len(trimmed), nil
+}
+
+// removeElement takes out the lines of a block sequence element.
+func (p *plan) removeElement(e *yaml.Node) ([2]int, error) {
+	from, le, _, err := p.elementLine(e)
+	if err != nil {
+		return [2]int{}, err
+	}
+	rg := [2]int{from, le + p.l.src.breakLen(le)}
+	p.removed = append(p.removed, rg)
+	return rg, nil
+}
+
+// appendElements writes new elements after the element e, with its dash
+// column, as the sops-style emitter writes them with the text's
+// indentation width.
+func (p *plan) appendElements(e *yaml.Node, elems []tree.Value) error {
+	s := p.l.src
+	_, le, dash, err := p.elementLine(e)
+	if err != nil {
+		return err
+	}
+	// The emitter writes a list under a key one indentation deeper, or
+	// at the key's column when the width is 2 or less ("k:\n- a"): take
+	// the lines after "k:" and move them to the dash's column.
+	text, err := Store{Indent: p.width}.EmitPlain([]tree.Document{{tree.KeyItem("k", tree.ListV(elems))}})
+	if err != nil {
+		return err
+	}
+	body, ok := strings.CutPrefix(string(text), "k:\n")
+	if !ok {
+		return refuse("unexpected rendering of new elements")
+	}
+	indent := len(body) - len(strings.TrimLeft(body, " "))
+	lines := strings.SplitAfter(body, "\n")
+	pad := strings.Repeat(" ", dash)
+	var out strings.Builder
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		if len(l)-len(strings.TrimLeft(l, " ")) < indent && strings.TrimSpace(l) != "" {
+			return refuse("unexpected rendering of new elements")
+		}
+		if strings.TrimSpace(l) != "" {
+			l = pad + l[indent:]
+		}
+		out.WriteString(l)
+	}
+	add := strings.ReplaceAll(out.String(), "\n", s.nl)
+	at := le + s.breakLen(le)
+	if at == le {
+		add = s.nl + strings.TrimSuffix(add, s.nl)
+	}
+	p.edits = append(p.edits, edit{at, at, add})
+	return nil
 }
 
 // replace writes v in place of a scalar.
@@ -606,6 +822,23 @@ func (p *plan) replace(sc *span, v tree.Value) error {
 		// scalar: the ones already there would add to them.
 		for o := s.nextLine(to); o < len(s.b) && s.blankLine(o); o = s.nextLine(o) {
 			to = s.lineEnd(o)
+		}
+	} else {
+		// Lines of spaces after the body that reach its indentation would
+		// be read as its content: they become empty lines.
+		end, n, long := to, 0, false
+		for o := s.nextLine(to); o < len(s.b) && o > end && s.blankLine(o); o = s.nextLine(o) {
+			if s.lineEnd(o)-o >= len(pad) {
+				long = true
+			}
+			end = s.lineEnd(o)
+			n++
+		}
+		if long {
+			to = end
+			for range n {
+				sb.WriteString(s.nl)
+			}
 		}
 	}
 	if to == len(s.b) {

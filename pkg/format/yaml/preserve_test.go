@@ -805,3 +805,110 @@ func TestPreserveChangeOneValue(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)
 	}
 }
+
+// TestPreserveAddRemove changes the keys of an encrypted file as set and
+// unset do: a removed entry's lines go, a new entry is written after the
+// last entry of its mapping (and the comments that end it), and every
+// other byte stays.
+func TestPreserveAddRemove(t *testing.T) {
+	text := string(readFile(t, "testdata/preserve/indent2.enc.yaml"))
+	enc := func(s string) string { return fakeENC("", s, "str") }
+	line := func(prefix string) string {
+		i := strings.Index(text, "\n"+prefix)
+		if i < 0 {
+			t.Fatalf("no line %q", prefix)
+		}
+		return text[i+1 : i+1+strings.IndexByte(text[i+1:], '\n')+1]
+	}
+	after := func(prefix, add string) string {
+		l := line(prefix)
+		return strings.Replace(text, l, l+add, 1)
+	}
+	without := func(prefixes ...string) string {
+		out := text
+		for _, p := range prefixes {
+			out = strings.Replace(out, line(p), "", 1)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name   string
+		change func(tree.Document) (tree.Document, error)
+		want   string
+	}{
+		{"add nested", set(t, `["service"]["database"]["timeout"]`, tree.Str(enc("30"))),
+			after("      password:", "    timeout: "+enc("30")+"\n")},
+		{"add top level after the closing comment", set(t, `["extra"]`, tree.Str(enc("x"))),
+			after("#ENC[AES256_GCM,data:IHRoZSBlbmQ=", "extra: "+enc("x")+"\n")},
+		{"add a map", set(t, `["extra"]["a"]`, tree.Str(enc("1"))),
+			after("#ENC[AES256_GCM,data:IHRoZSBlbmQ=", "extra:\n  a: "+enc("1")+"\n")},
+		{"remove a value", unset(t, `["service"]["replicas"]`), without("  replicas:")},
+		{"remove a map", unset(t, `["service"]["database"]["credentials"]`),
+			without("    credentials:", "      user:", "      password:")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			docs, meta, err := Store{}.LoadEncrypted([]byte(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if docs[0], err = c.change(docs[0]); err != nil {
+				t.Fatal(err)
+			}
+			out, ok := EmitEncryptedPreserving([]byte(text), docs, meta)
+			if !ok {
+				t.Fatal("fell back")
+			}
+			if string(out) != c.want {
+				t.Errorf("got:\n%s\nwant:\n%s", out, c.want)
+			}
+		})
+	}
+}
+
+func set(t *testing.T, path string, v tree.Value) func(tree.Document) (tree.Document, error) {
+	p, err := tree.ParsePath(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(d tree.Document) (tree.Document, error) { return tree.Set(d, p, v) }
+}
+
+func unset(t *testing.T, path string) func(tree.Document) (tree.Document, error) {
+	p, err := tree.ParsePath(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(d tree.Document) (tree.Document, error) { return tree.Unset(d, p) }
+}
+
+func TestPreserveSequenceAddRemove(t *testing.T) {
+	text := string(readFile(t, "testdata/preserve/indent2.enc.yaml"))
+	enc := fakeENC("", "new", "str")
+	second := "    - ENC[AES256_GCM,data:aW52b2ljZXM=,iv:f5TshZp6,tag:UZAEqw==,type:str]\n"
+	last := "    - ENC[AES256_GCM,data:cmVwb3J0cw==,iv:MCSGV8UW,tag:Qn4TMg==,type:str]\n"
+	for _, c := range []struct {
+		name   string
+		change func(tree.Document) (tree.Document, error)
+		want   string
+	}{
+		{"remove the second element", unset(t, `["service"]["features"][1]`), strings.Replace(text, second, "", 1)},
+		{"append", set(t, `["service"]["features"][3]`, tree.Str(enc)), strings.Replace(text, last, last+"    - "+enc+"\n", 1)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			docs, meta, err := Store{}.LoadEncrypted([]byte(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if docs[0], err = c.change(docs[0]); err != nil {
+				t.Fatal(err)
+			}
+			out, ok := EmitEncryptedPreserving([]byte(text), docs, meta)
+			if !ok {
+				t.Fatal("fell back")
+			}
+			if string(out) != c.want {
+				t.Errorf("got:\n%s\nwant:\n%s", out, c.want)
+			}
+		})
+	}
+}
