@@ -24,6 +24,7 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	go run ./cmd/kura scan
 
 # FUZZTIME sets how long each fuzz target runs (default 10s).
 fuzz:

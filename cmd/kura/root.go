@@ -63,7 +63,7 @@ and accepts sops's command line: alias sops=kura works.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{err}
 	})
-	root.AddCommand(a.encryptCommand(), a.decryptCommand(), a.versionCommand(), a.updatekeysCommand(), a.rotateCommand(), a.groupsCommand(), a.filestatusCommand(), a.inspectCommand(), a.setCommand(), a.unsetCommand(), a.editCommand())
+	root.AddCommand(a.encryptCommand(), a.decryptCommand(), a.versionCommand(), a.updatekeysCommand(), a.rotateCommand(), a.groupsCommand(), a.filestatusCommand(), a.inspectCommand(), a.setCommand(), a.unsetCommand(), a.editCommand(), a.diffCommand(), a.scanCommand(), a.gitCommand())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }

@@ -77,6 +77,36 @@ func (c *Cipher) EncryptValue(v tree.Value, aad []byte) (string, error) {
 	return c.Encrypt(plaintext, typ, aad)
 }
 
+// Adopt makes the IVs other remembers available to c too, so that values
+// c encrypts keep the ENC text they had in the file other decrypted (a
+// merge takes values from two versions of one file). It is only
+// meaningful when both use the same data key. An IV c already holds for a
+// value is not added twice.
+func (c *Cipher) Adopt(other *Cipher) {
+	if len(other.ivs) == 0 {
+		return
+	}
+	if c.ivs == nil {
+		c.ivs = make(map[ivKey][][]byte, len(other.ivs))
+	}
+	for k, q := range other.ivs {
+		have := c.ivs[k]
+		for _, iv := range q {
+			dup := false
+			for _, h := range have {
+				if string(h) == string(iv) {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				have = append(have, iv)
+			}
+		}
+		c.ivs[k] = have
+	}
+}
+
 // Encrypt encrypts plaintext bytes of the given type.
 func (c *Cipher) Encrypt(plaintext []byte, typ string, aad []byte) (string, error) {
 	var iv []byte

@@ -218,3 +218,24 @@ func TestReusedIVs(t *testing.T) {
 		t.Error("an IV was used twice")
 	}
 }
+
+func TestAdopt(t *testing.T) {
+	key := make([]byte, DataKeySize)
+	src, _ := New(key)
+	aad := []byte("a:")
+	enc, _ := src.EncryptValue(tree.Str("x"), aad)
+	other, _ := New(key)
+	if _, err := other.DecryptValue(enc, aad); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := New(key)
+	if _, err := c.DecryptValue(enc, aad); err != nil {
+		t.Fatal(err)
+	}
+	c.Adopt(other) // the same IV twice must not be used twice
+	first, _ := c.EncryptValue(tree.Str("x"), aad)
+	second, _ := c.EncryptValue(tree.Str("x"), aad)
+	if first != enc || second == enc {
+		t.Errorf("got %s then %s, want %s then a new text", first, second, enc)
+	}
+}

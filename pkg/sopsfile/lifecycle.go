@@ -1,6 +1,7 @@
 package sopsfile
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -134,6 +135,18 @@ func (f *File) Reseal(now time.Time) error {
 		return errors.New("reseal needs a decrypted file")
 	}
 	return f.seal(now)
+}
+
+// AdoptCiphertexts lets f keep the ENC text other had for a value, as it
+// keeps its own, when both are decrypted and share the data key (two
+// branches of one file usually do: edits keep the key). It reports
+// whether they do.
+func (f *File) AdoptCiphertexts(other *File) bool {
+	if f.cipher == nil || other.cipher == nil || !bytes.Equal(f.dataKey, other.dataKey) {
+		return false
+	}
+	f.cipher.Adopt(other.cipher)
+	return true
 }
 
 // BumpVersion records that kura wrote the file, as sops edit does: an
