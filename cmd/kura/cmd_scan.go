@@ -149,7 +149,7 @@ func (al scanAllow) skips(rel string) bool {
 }
 
 // scanFile is one file to scan: its name as shown, the path rules
-// match against, and its content.
+// match against, and its content (nil: read it from path).
 type scanFile struct {
 	name, path string
 	data       []byte
@@ -227,6 +227,16 @@ func (a *app) scan(s *scanFlags, args []string) error {
 		go func() {
 			defer wg.Done()
 			for f := range files {
+				if f.data == nil {
+					data, err := os.ReadFile(f.path)
+					if err != nil {
+						mu.Lock()
+						problems = append(problems, problem{name: f.name, rule: "unreadable", what: firstLine(unwrapPathError(err))})
+						mu.Unlock()
+						continue
+					}
+					f.data = data
+				}
 				found := a.scanOne(f, cfg, scanner, disabled, s.verify)
 				mu.Lock()
 				count++
@@ -276,13 +286,32 @@ func (a *app) scanFeed(s *scanFlags, args []string, repo *gitrepo.Repo, repoErr 
 		if err != nil {
 			return &sopsfile.Error{Code: sopsfile.CodeGeneric, Err: err}
 		}
-		var keep []string
+		// A staged file that has not changed since is read from disk, in
+		// parallel; the others from the index (one git process).
+		changed, err := repo.ChangedInWorktree()
+		if err != nil {
+			return &sopsfile.Error{Code: sopsfile.CodeGeneric, Err: err}
+		}
+		inWorktree := make(map[string]bool, len(changed))
+		for _, f := range changed {
+			inWorktree[f] = true
+		}
+		var fromIndex []string
 		for _, f := range staged {
-			if !allow.skips(f) {
-				keep = append(keep, f)
+			p := filepath.Join(repo.Root, filepath.FromSlash(f))
+			switch {
+			case allow.skips(f):
+			case inWorktree[f]:
+				fromIndex = append(fromIndex, f)
+			default:
+				if st, err := os.Lstat(p); err != nil || !st.Mode().IsRegular() {
+					fromIndex = append(fromIndex, f)
+					continue
+				}
+				out <- scanFile{name: f, path: p}
 			}
 		}
-		err = repo.Blobs("", keep, func(rel string, data []byte) error {
+		err = repo.Blobs("", fromIndex, func(rel string, data []byte) error {
 			out <- scanFile{name: rel, path: filepath.Join(repo.Root, filepath.FromSlash(rel)), data: data}
 			return nil
 		})
@@ -306,14 +335,9 @@ func (a *app) scanFeed(s *scanFlags, args []string, repo *gitrepo.Repo, repoErr 
 		return filepath.ToSlash(r)
 	}
 	send := func(p string) error {
-		if allow.skips(rel(p)) {
-			return nil
+		if !allow.skips(rel(p)) {
+			out <- scanFile{name: filepath.ToSlash(p), path: p}
 		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return inFile(p, &sopsfile.Error{Code: sopsfile.CodeCouldNotReadInput, Err: unwrapPathError(err)})
-		}
-		out <- scanFile{name: filepath.ToSlash(p), path: p, data: data}
 		return nil
 	}
 	if len(args) == 0 && repoErr == nil {
@@ -326,14 +350,9 @@ func (a *app) scanFeed(s *scanFlags, args []string, repo *gitrepo.Repo, repoErr 
 			if st, err := os.Lstat(p); err != nil || !st.Mode().IsRegular() {
 				continue // deleted, a submodule, a symbolic link
 			}
-			if allow.skips(t) {
-				continue
+			if !allow.skips(t) {
+				out <- scanFile{name: t, path: p}
 			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return inFile(t, &sopsfile.Error{Code: sopsfile.CodeCouldNotReadInput, Err: unwrapPathError(err)})
-			}
-			out <- scanFile{name: t, path: p, data: data}
 		}
 		return nil
 	}

@@ -117,6 +117,17 @@ func (r *Repo) StagedFiles() ([]string, error) {
 	return splitZ(out), nil
 }
 
+// ChangedInWorktree lists the tracked files whose working tree content
+// may differ from the index, relative to the root: for the others, the
+// staged content is the file on disk.
+func (r *Repo) ChangedInWorktree() ([]string, error) {
+	out, err := r.git(nil, "-C", r.Root, "diff", "--name-only", "-z", "--no-renames")
+	if err != nil {
+		return nil, err
+	}
+	return splitZ(out), nil
+}
+
 func splitZ(b []byte) []string {
 	var files []string
 	for _, f := range bytes.Split(b, []byte{0}) {
