@@ -92,9 +92,15 @@ func (a *app) decryptJob(j *job, io *ioFlags, df *decryptFlags, order []keys.Typ
 	if err != nil {
 		return err
 	}
-	if err := f.Decrypt(sopsfile.DecryptOptions{Sources: a.unwrappers(), Order: order, IgnoreMAC: df.ignoreMAC}); err != nil {
+	var read []string
+	if path != nil {
+		read = []string{tree.FormatPath(path)}
+	}
+	if err := f.Decrypt(sopsfile.DecryptOptions{Sources: a.keySources(), Order: order, IgnoreMAC: df.ignoreMAC}); err != nil {
+		a.audit("decrypt", j.file, auditOutcome(err), nil, read...)
 		return err
 	}
+	a.audit("decrypt", j.file, "ok", &loaded{}, read...)
 	for _, p := range f.Warnings {
 		where := p
 		if where == "" {

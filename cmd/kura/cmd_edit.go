@@ -271,9 +271,11 @@ func (a *app) edit(e *editFlags, file string) error {
 	if err != nil {
 		return inFile(displayName(file), err)
 	}
-	if err := l.file.Decrypt(sopsfile.DecryptOptions{Sources: a.unwrappers(), Order: order, IgnoreMAC: e.ignoreMAC}); err != nil {
+	if err := l.file.Decrypt(sopsfile.DecryptOptions{Sources: a.keySources(), Order: order, IgnoreMAC: e.ignoreMAC}); err != nil {
+		a.audit("edit", file, auditOutcome(err), nil)
 		return inFile(displayName(file), err)
 	}
+	a.audit("edit", file, "ok", l)
 	plain, err := a.plainLike(store, l.layout, l.file.Docs)
 	if err != nil {
 		return inFile(displayName(file), &sopsfile.Error{Code: sopsfile.CodeErrorDumpingTree, Err: err})

@@ -53,6 +53,7 @@ type app struct {
 	recipientCache map[string]keys.Recipient
 	unwrap         map[keys.Type]keys.Unwrapper
 	stop           chan struct{} // closed on an interrupt during a run over many files
+	auditing       auditState
 }
 
 // usageError is a mistake on the command line.

@@ -22,6 +22,7 @@ type globalFlags struct {
 	encryptedCommentRegex   string
 	verbose                 bool
 	disableVersionCheck     bool
+	auditLog                string
 }
 
 func (a *app) addGlobalFlags(fs *pflag.FlagSet) {
@@ -32,6 +33,7 @@ func (a *app) addGlobalFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.unencryptedCommentRegex, "unencrypted-comment-regex", "", "leave values after a comment matching this regex in clear")
 	fs.StringVar(&g.encryptedCommentRegex, "encrypted-comment-regex", "", "encrypt only values after a comment matching this regex")
 	fs.BoolVarP(&g.verbose, "verbose", "", false, "accepted for compatibility with sops; kura reports what it does on error only")
+	fs.StringVar(&g.auditLog, "audit-log", "", "append a JSON line per file read (decrypt, edit, exec-env, exec-file, publish) to this file (also KURA_AUDIT_LOG); values are never logged")
 	fs.BoolVar(&g.disableVersionCheck, "disable-version-check", false, "accepted for compatibility with sops; kura never checks for updates over the network")
 }
 
@@ -64,6 +66,7 @@ and accepts sops's command line: alias sops=kura works.`,
 		return usageError{err}
 	})
 	root.AddCommand(a.encryptCommand(), a.decryptCommand(), a.versionCommand(), a.updatekeysCommand(), a.rotateCommand(), a.groupsCommand(), a.filestatusCommand(), a.inspectCommand(), a.setCommand(), a.unsetCommand(), a.editCommand(), a.diffCommand(), a.scanCommand(), a.gitCommand())
+	root.AddCommand(a.execEnvCommand(), a.execFileCommand())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
