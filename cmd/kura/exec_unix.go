@@ -123,4 +123,3 @@ func (f *fifoFeed) stop() {
 	}
 	<-f.done
 }
-
