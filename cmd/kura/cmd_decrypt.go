@@ -9,6 +9,7 @@ import (
 
 	"github.com/kura-secrets/kura/pkg/format"
 	"github.com/kura-secrets/kura/pkg/format/dotenv"
+	"github.com/kura-secrets/kura/pkg/k8ssecret"
 	"github.com/kura-secrets/kura/pkg/keys"
 	"github.com/kura-secrets/kura/pkg/sopsfile"
 	"github.com/kura-secrets/kura/pkg/tree"
@@ -19,12 +20,22 @@ type decryptFlags struct {
 	extract   string
 	ignoreMAC bool
 	order     string
+	// --output-type k8s-secret
+	secret       bool
+	secretName   string
+	secretNS     string
+	secretType   string
+	secretBase64 bool
 }
 
 func (f *decryptFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.extract, "extract", "", `print only the value at this path, such as '["db"]["hosts"][0]'`)
 	fs.BoolVar(&f.ignoreMAC, "ignore-mac", false, "do not check the file's MAC (decrypt a file that was changed after encryption)")
 	fs.StringVar(&f.order, "decryption-order", "", "comma-separated key types to try first, such as pgp,age (also SOPS_DECRYPTION_ORDER)")
+	fs.StringVar(&f.secretName, "name", "", "with --output-type k8s-secret: the Secret's name")
+	fs.StringVar(&f.secretNS, "namespace", "", "with --output-type k8s-secret: the Secret's namespace")
+	fs.StringVar(&f.secretType, "secret-type", "", "with --output-type k8s-secret: the Secret's type (default Opaque)")
+	fs.BoolVar(&f.secretBase64, "base64", false, "with --output-type k8s-secret: write data with base64 values instead of stringData")
 }
 
 func (a *app) decryptCommand() *cobra.Command {
@@ -35,10 +46,15 @@ func (a *app) decryptCommand() *cobra.Command {
 		Short: "Decrypt a file and print the result",
 		Long: `Decrypt FILE (or standard input) with the first identity that unwraps its
 data key, check its MAC, and print the plaintext in the file's format or
---output-type.`,
+--output-type.
+
+--output-type k8s-secret prints a Kubernetes Secret manifest instead, one
+data key per top-level key, named by --name (and --namespace): pipe it to
+kubectl apply -f - and no plaintext file is written.`,
 		Example: `  kura decrypt secrets.enc.yaml
   kura decrypt --extract '["db"]["password"]' secrets.enc.yaml
   kura decrypt --output-type json secrets.enc.yaml
+  kura decrypt --output-type k8s-secret --name app --namespace prod secrets.enc.env | kubectl apply -f -
   SOPS_AGE_KEY_FILE=~/keys.txt kura decrypt -i secrets.yaml`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,6 +70,17 @@ data key, check its MAC, and print the plaintext in the file's format or
 }
 
 func (a *app) decrypt(cmd *cobra.Command, io *ioFlags, df *decryptFlags, args []string) error {
+	if io.outputType == "k8s-secret" {
+		if df.secretName == "" {
+			return usageError{errors.New("--output-type k8s-secret needs --name")}
+		}
+		if df.extract != "" {
+			return usageError{errors.New("--output-type k8s-secret takes the whole file: no --extract")}
+		}
+		df.secret, io.outputType = true, ""
+	} else if df.secretName != "" || df.secretNS != "" || df.secretType != "" || df.secretBase64 {
+		return usageError{errors.New("--name, --namespace, --secret-type and --base64 go with --output-type k8s-secret")}
+	}
 	j, err := a.resolve(io, args)
 	if err != nil {
 		return err
@@ -109,6 +136,16 @@ func (a *app) decryptJob(j *job, io *ioFlags, df *decryptFlags, order []keys.Typ
 		a.warnf("%s: %s: a comment did not decrypt and is shown as it is in the file (comments are not covered by the MAC)", displayName(j.file), where)
 	}
 	tree.DetachComments(f.Docs)
+	if df.secret {
+		entries, err := k8ssecret.Entries(f.Docs, j.input == format.Dotenv)
+		if err == nil {
+			var manifest []byte
+			if manifest, err = k8ssecret.Render(k8ssecret.Options{Name: df.secretName, Namespace: df.secretNS, Type: df.secretType, Base64: df.secretBase64}, entries); err == nil {
+				return a.writeOutput(j, io, manifest)
+			}
+		}
+		return &sopsfile.Error{Code: sopsfile.CodeErrorDumpingTree, Err: err}
+	}
 	plain, err := render(f.Docs, out, path, j.input)
 	if err != nil {
 		return err

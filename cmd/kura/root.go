@@ -66,7 +66,7 @@ and accepts sops's command line: alias sops=kura works.`,
 		return usageError{err}
 	})
 	root.AddCommand(a.encryptCommand(), a.decryptCommand(), a.versionCommand(), a.updatekeysCommand(), a.rotateCommand(), a.groupsCommand(), a.filestatusCommand(), a.inspectCommand(), a.setCommand(), a.unsetCommand(), a.editCommand(), a.diffCommand(), a.scanCommand(), a.gitCommand())
-	root.AddCommand(a.execEnvCommand(), a.execFileCommand())
+	root.AddCommand(a.execEnvCommand(), a.execFileCommand(), a.krmCommand())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
