@@ -38,6 +38,9 @@ func (a *app) gitCommand() *cobra.Command {
 
 Run it again after adding encrypted files. kura git uninstall removes all
 of it. See docs/git.md.`,
+		Example: `  kura git install
+  git diff secrets.enc.yaml
+  kura git uninstall`,
 	}
 	cmd.AddCommand(a.gitInstallCommand(), a.gitUninstallCommand(), a.gitTextconvCommand(), a.gitMergeCommand())
 	return cmd
@@ -45,9 +48,10 @@ of it. See docs/git.md.`,
 
 func (a *app) gitInstallCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "install",
-		Short: "Register kura's diff and merge drivers, pre-commit hook and .gitattributes lines",
-		Args:  cobra.NoArgs,
+		Use:     "install",
+		Short:   "Register kura's diff and merge drivers, pre-commit hook and .gitattributes lines",
+		Example: "  kura git install",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.resolveGlobal(cmd); err != nil {
 				return err
@@ -59,9 +63,10 @@ func (a *app) gitInstallCommand() *cobra.Command {
 
 func (a *app) gitUninstallCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "uninstall",
-		Short: "Remove what kura git install set up",
-		Args:  cobra.NoArgs,
+		Use:     "uninstall",
+		Short:   "Remove what kura git install set up",
+		Example: "  kura git uninstall",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.resolveGlobal(cmd); err != nil {
 				return err

@@ -21,6 +21,8 @@ KuraSecret generator (apiVersion kura.dev/v1) and print the list with a
 Secret made from the decrypted files it names. kustomize runs it as an
 exec function: a program named kura-krm (a link to kura) or a script
 running "kura krm". See examples/kustomize and docs/deploy.md.`,
+		Example: `  kustomize build --enable-alpha-plugins --enable-exec examples/kustomize
+  kura krm < resourcelist.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.resolveGlobal(cmd); err != nil {
