@@ -46,13 +46,19 @@ func (a *app) auditPath() string {
 // keySources returns the key sources, recording which keys open files
 // when there is an audit log.
 func (a *app) keySources() map[keys.Type]keys.Unwrapper {
+	return a.keySourcesFor(&a.auditing)
+}
+
+// keySourcesFor records into st: commands that open files in parallel
+// give each file its own.
+func (a *app) keySourcesFor(st *auditState) map[keys.Type]keys.Unwrapper {
 	src := a.unwrappers()
 	if a.auditPath() == "" {
 		return src
 	}
 	out := make(map[keys.Type]keys.Unwrapper, len(src))
 	for t, u := range src {
-		out[t] = recordingUnwrapper{u, &a.auditing}
+		out[t] = recordingUnwrapper{u, st}
 	}
 	return out
 }
@@ -72,9 +78,15 @@ func (r recordingUnwrapper) Unwrap(s *keys.Stanza) ([]byte, error) {
 	return p, err
 }
 
-// audit appends a line for one file. l may be nil when the file could
-// not be opened; paths nil means the whole file.
+// audit appends a line for one file, with the keys the run's key sources
+// recorded. l may be nil when the file could not be opened; paths nil
+// means the whole file.
 func (a *app) audit(command, file, outcome string, l *loaded, paths ...string) {
+	a.auditWith(&a.auditing, command, file, outcome, l, paths...)
+}
+
+// auditWith is audit with the keys recorded in st.
+func (a *app) auditWith(st *auditState, command, file, outcome string, l *loaded, paths ...string) {
 	path := a.auditPath()
 	if path == "" {
 		return
@@ -95,12 +107,12 @@ func (a *app) audit(command, file, outcome string, l *loaded, paths ...string) {
 		Recipients: []string{},
 		Outcome:    outcome,
 	}
-	a.auditing.mu.Lock()
+	st.mu.Lock()
 	if l != nil {
-		rec.Recipients = append(rec.Recipients, a.auditing.used...)
+		rec.Recipients = append(rec.Recipients, st.used...)
 	}
-	a.auditing.used = nil
-	a.auditing.mu.Unlock()
+	st.used = nil
+	st.mu.Unlock()
 	line, err := json.Marshal(rec)
 	if err != nil {
 		return

@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -12,6 +14,7 @@ import (
 	"github.com/kura-secrets/kura/pkg/keys"
 	"github.com/kura-secrets/kura/pkg/keys/age"
 	"github.com/kura-secrets/kura/pkg/keys/companion"
+	"github.com/kura-secrets/kura/pkg/keys/keyservice/forward"
 	"github.com/kura-secrets/kura/pkg/keys/pgp"
 	"github.com/kura-secrets/kura/pkg/sopsfile"
 )
@@ -102,6 +105,11 @@ func (a *app) unwrappers() map[keys.Type]keys.Unwrapper {
 		keys.Vault:   cloud,
 		keys.HCKMS:   cloud,
 	}
+	if r := a.keyServiceRouter(); r != nil {
+		for t, u := range a.unwrap {
+			a.unwrap[t] = r.Unwrapper(u)
+		}
+	}
 	return a.unwrap
 }
 
@@ -131,7 +139,7 @@ func (a *app) recipients(s keySpec) ([]keys.Recipient, error) {
 	var out []keys.Recipient
 	cloud := a.cloud()
 	for _, st := range s.kms {
-		out = append(out, cloud.Recipient(st))
+		out = append(out, a.routed(cloud.Recipient(st), st))
 	}
 	parsed := []struct {
 		list  []string
@@ -145,7 +153,7 @@ func (a *app) recipients(s keySpec) ([]keys.Recipient, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, cloud.Recipient(st))
+			out = append(out, a.routed(cloud.Recipient(st), st))
 		}
 	}
 	for _, fp := range s.pgp {
@@ -153,21 +161,21 @@ func (a *app) recipients(s keySpec) ([]keys.Recipient, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		out = append(out, a.routed(r, keys.Stanza{Type: keys.PGP, Fingerprint: r.Identity()}))
 	}
 	for _, v := range s.vault {
 		st, err := companion.ParseVault(v)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, cloud.Recipient(st))
+		out = append(out, a.routed(cloud.Recipient(st), st))
 	}
 	for _, v := range s.age {
 		r, err := a.cachedRecipient("age", v, age.ParseRecipient)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		out = append(out, a.routed(r, keys.Stanza{Type: keys.Age, Recipient: r.Identity()}))
 	}
 	return dedupRecipients(out), nil
 }
@@ -196,14 +204,23 @@ func (a *app) cachedRecipient(kind, s string, parse func(string) (keys.Recipient
 // stanzaRecipient returns a recipient for a key already in a file, to wrap
 // a new data key or share for it.
 func (a *app) stanzaRecipient(st keys.Stanza) (keys.Recipient, error) {
+	var (
+		r   keys.Recipient
+		err error
+	)
 	switch st.Type {
 	case keys.Age:
-		return a.cachedRecipient("age", st.Recipient, age.ParseRecipient)
+		r, err = a.cachedRecipient("age", st.Recipient, age.ParseRecipient)
 	case keys.PGP:
-		return a.cachedRecipient("pgp", st.Fingerprint, pgp.ParseRecipient)
+		r, err = a.cachedRecipient("pgp", st.Fingerprint, pgp.ParseRecipient)
+	default:
+		st.Enc, st.CreatedAt = "", ""
+		r = a.cloud().Recipient(st)
 	}
-	st.Enc, st.CreatedAt = "", ""
-	return a.cloud().Recipient(st), nil
+	if err != nil {
+		return nil, err
+	}
+	return a.routed(r, st), nil
 }
 
 // dedupRecipients drops keys named twice: they would wrap the same key
@@ -349,4 +366,76 @@ func (a *app) decryptionOrder(flag string) ([]keys.Type, error) {
 		a.warnf("ignoring %q in the decryption order: not a key type (known: age, pgp, kms, gcp_kms, azure_kv, hc_vault, hckms)", name)
 	}
 	return order, nil
+}
+
+// --- key services: --keyservice and --enable-local-keyservice -----------
+//
+// As in sops, every wrap and unwrap goes to the local key sources first
+// (unless --enable-local-keyservice=false), then to each --keyservice in
+// order; the first that succeeds wins. The gRPC calls are kura-kms's
+// (pkg/keys/keyservice/forward), so kura links no gRPC.
+
+// keyServiceFlags are the key service flags, and the router they make.
+type keyServiceFlags struct {
+	uris  []string
+	local bool
+	// localFlag tells whether --enable-local-keyservice was given, else
+	// SOPS_ENABLE_LOCAL_KEYSERVICE applies.
+	localFlag *pflag.Flag
+
+	once   sync.Once
+	router *forward.Router
+}
+
+func (a *app) addKeyServiceFlags(fs *pflag.FlagSet) {
+	k := &a.global.keyService
+	fs.StringArrayVar(&k.uris, "keyservice", nil, "a key service to wrap and unwrap data keys with, unix:///path or tcp://host:port, after the local key sources; repeatable (also SOPS_KEYSERVICE, comma-separated)")
+	fs.BoolVar(&k.local, "enable-local-keyservice", true, "use this machine's key sources; false sends every key to the --keyservice services only (also SOPS_ENABLE_LOCAL_KEYSERVICE)")
+	k.localFlag = fs.Lookup("enable-local-keyservice")
+}
+
+// keyServiceRouter returns the router for the key service flags, or nil
+// when kura uses its local key sources only (the default).
+func (a *app) keyServiceRouter() *forward.Router {
+	k := &a.global.keyService
+	k.once.Do(func() {
+		local := k.local
+		if (k.localFlag == nil || !k.localFlag.Changed) && a.getenv("SOPS_ENABLE_LOCAL_KEYSERVICE") != "" {
+			v, err := strconv.ParseBool(a.getenv("SOPS_ENABLE_LOCAL_KEYSERVICE"))
+			if err != nil {
+				a.warnf("ignoring SOPS_ENABLE_LOCAL_KEYSERVICE=%q: not true or false", a.getenv("SOPS_ENABLE_LOCAL_KEYSERVICE"))
+			} else {
+				local = v
+			}
+		}
+		uris := k.uris
+		if len(uris) == 0 {
+			uris = splitList(a.getenv("SOPS_KEYSERVICE"))
+		}
+		var services []forward.URI
+		for _, s := range uris {
+			u, err := forward.ParseURI(s)
+			if err != nil {
+				// sops skips such a URI with a warning too.
+				a.warnf("ignoring --keyservice: %v", err)
+				continue
+			}
+			services = append(services, u)
+		}
+		if local && len(services) == 0 {
+			return
+		}
+		k.router = &forward.Router{Services: services, Local: local, Stderr: a.stderr, Timeout: a.cloud().Timeout}
+	})
+	return k.router
+}
+
+// routed sends a recipient's wraps through the key services when any is
+// configured. st names the key for them.
+func (a *app) routed(r keys.Recipient, st keys.Stanza) keys.Recipient {
+	router := a.keyServiceRouter()
+	if router == nil {
+		return r
+	}
+	return router.Recipient(r, st)
 }

@@ -23,6 +23,9 @@ type globalFlags struct {
 	verbose                 bool
 	disableVersionCheck     bool
 	auditLog                string
+
+	// keyService: --keyservice, --enable-local-keyservice (keysources.go)
+	keyService keyServiceFlags
 }
 
 func (a *app) addGlobalFlags(fs *pflag.FlagSet) {
@@ -61,12 +64,14 @@ and accepts sops's command line: alias sops=kura works.`,
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.Flags().BoolP("version", "v", false, "print the version")
 	a.addGlobalFlags(root.PersistentFlags())
+	a.addKeyServiceFlags(root.PersistentFlags()) // keysources.go
 	legacy.register(root.Flags())
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{err}
 	})
-	root.AddCommand(a.encryptCommand(), a.decryptCommand(), a.versionCommand(), a.updatekeysCommand(), a.rotateCommand(), a.groupsCommand(), a.filestatusCommand(), a.inspectCommand(), a.setCommand(), a.unsetCommand(), a.editCommand(), a.diffCommand(), a.scanCommand(), a.gitCommand())
+	root.AddCommand(a.encryptCommand(), a.decryptCommand(), a.versionCommand(), a.updatekeysCommand(), a.rotateCommand(), a.groupsCommand(), a.filestatusCommand(), a.inspectCommand(), a.setCommand(), a.unsetCommand(), a.editCommand(), a.diffCommand(), a.scanCommand(), a.gitCommand(), a.publishCommand())
 	root.AddCommand(a.execEnvCommand(), a.execFileCommand(), a.krmCommand())
+	root.AddCommand(a.keyserviceCommand()) // cmd_keyservice.go
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }

@@ -28,7 +28,10 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kura-secrets/kura/internal/fakecloud/awslocal"
+	smfake "github.com/kura-secrets/kura/internal/fakecloud/secretsmanager"
+	"github.com/kura-secrets/kura/internal/fakecloud/vaultkv"
 	"github.com/kura-secrets/kura/internal/kurakms"
+	"github.com/kura-secrets/kura/pkg/publish"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -135,6 +138,9 @@ func TestScript(t *testing.T) {
 			"difflines":   cmdDifflines,
 			"mkvalues":    cmdMkvalues,
 			"k8svalidate": cmdK8sValidate,
+
+			// kura publish's fakes: see cmdPublishFakes.
+			"publishfakes": cmdPublishFakes,
 		},
 	})
 }
@@ -848,4 +854,101 @@ func cmdMkvalues(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("mkvalues: no format for %s", args[1])
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(b.String()), 0o644))
+}
+
+// publishfakes starts, for this script only, a fake Vault KV
+// (internal/fakecloud/vaultkv: KV v2 at secret/ and team/kv/, KV v1 at
+// kv1/) and a fake
+// AWS Secrets Manager (internal/fakecloud/secretsmanager) on 127.0.0.1,
+// points VAULT_* and AWS_* at them, sets $VAULT_GOOD_TOKEN (VAULT_TOKEN's
+// value), $VAULT_READONLY_TOKEN (a token that may read but not write) and
+// $VAULT_KV_ADDR, and adds two commands:
+//
+//	published [!] URI [FILE]  prints the secret the fakes hold at the
+//	                          target URI as JSON; with FILE (stdout is the
+//	                          last command's output), checks that it is the
+//	                          same JSON; with !, checks that none is held
+//	publishwrites N           checks that the fakes received N writes
+func cmdPublishFakes(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: publishfakes")
+	}
+	kv := vaultkv.New()
+	ts.Defer(kv.Close)
+	sm, err := smfake.New()
+	ts.Check(err)
+	ts.Defer(sm.Close)
+	for _, kvs := range [][]string{kv.Env(), sm.Env()} {
+		for _, e := range kvs {
+			k, v, _ := strings.Cut(e, "=")
+			ts.Setenv(k, v)
+		}
+	}
+	ts.Setenv("VAULT_READONLY_TOKEN", kv.ReadOnlyToken)
+	ts.Setenv("VAULT_GOOD_TOKEN", kv.Token)
+	ts.Setenv("VAULT_KV_ADDR", kv.Address)
+	ts.SetCmd("published", func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 1 || len(args) > 2 || (neg && len(args) != 1) {
+			ts.Fatalf("usage: published [!] uri [file]")
+		}
+		t, err := publish.Parse(args[0])
+		ts.Check(err)
+		var got []byte
+		var found bool
+		switch t.Kind {
+		case publish.VaultKV:
+			var data map[string]any
+			data, _, found = kv.Get(t.Mount, t.Path)
+			got, err = json.Marshal(data)
+			ts.Check(err)
+		case publish.SecretsManager:
+			var s string
+			s, _, found = sm.Get(t.Name)
+			got = []byte(s)
+		}
+		if neg {
+			if found {
+				ts.Fatalf("%s holds a secret", args[0])
+			}
+			return
+		}
+		if !found {
+			ts.Fatalf("%s holds no secret", args[0])
+		}
+		ts.Stdout().Write(append(got, '\n'))
+		if len(args) == 2 {
+			want := ts.ReadFile(args[1])
+			if !sameJSON(got, []byte(want)) {
+				ts.Fatalf("%s holds\n%s\nwant the JSON of %s:\n%s", args[0], got, args[1], want)
+			}
+		}
+	})
+	ts.SetCmd("publishwrites", func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: publishwrites n")
+		}
+		want, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		if got := kv.Writes() + sm.Writes(); got != want {
+			ts.Fatalf("the fakes received %d writes, want %d", got, want)
+		}
+	})
+}
+
+// sameJSON reports whether two texts hold the same JSON value (numbers
+// compared as written).
+func sameJSON(a, b []byte) bool {
+	norm := func(b []byte) (string, bool) {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return "", false
+		}
+		out, err := json.Marshal(v)
+		return string(out), err == nil
+	}
+	x, ok1 := norm(a)
+	y, ok2 := norm(b)
+	return ok1 && ok2 && x == y
 }

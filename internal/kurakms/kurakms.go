@@ -38,8 +38,13 @@ Credentials come from each service's usual places: the AWS SDK chain
 Credentials or GOOGLE_CREDENTIALS / GOOGLE_OAUTH_ACCESS_TOKEN, Azure's
 DefaultAzureCredential, and VAULT_ADDR / VAULT_TOKEN or ~/.vault-token.
 
-usage: kura-kms            serve the protocol on standard input and output
-       kura-kms version    print the version
+It also writes the secrets of kura publish to HashiCorp Vault KV and AWS
+Secrets Manager (AWS_ENDPOINT_URL_SECRETS_MANAGER...), with the same
+credentials.
+
+usage: kura-kms              serve the protocol on standard input and output
+       kura-kms keyservice   serve sops's gRPC key service (kura keyservice --help)
+       kura-kms version      print the version
 `
 
 // Main runs kura-kms and returns its exit code.
@@ -52,6 +57,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, version stri
 		case "help", "--help", "-h":
 			fmt.Fprint(stdout, usage)
 			return 0
+		case "keyservice": // sops's gRPC key service (keyservice.go)
+			return keyserviceMain(args[1:], stdout, stderr)
 		}
 		fmt.Fprintf(stderr, "kura-kms: error: unknown argument %q\n%s", args[0], usage)
 		return 2
@@ -60,7 +67,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, version stri
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	if err := kmsproto.Serve(stdin, stdout, Providers(), nil); err != nil {
+	// publish: kura publish's writes to Vault KV and Secrets Manager
+	// (publish*.go).
+	providers := Providers()
+	// kura --keyservice: requests naming a key service are forwarded to
+	// it over gRPC (keyservice_client.go).
+	fwd := newForwarder(os.Getenv, stderr)
+	defer fwd.Close()
+	providers[kmsproto.KeyServiceType] = fwd
+	if err := kmsproto.ServePublisher(stdin, stdout, providers, NewPublisher(), nil); err != nil {
 		fmt.Fprintf(stderr, "kura-kms: error: %v\n", err)
 		return 1
 	}

@@ -19,6 +19,8 @@ type Client struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	types map[string]bool
+	// publish holds the target schemes the companion publishes to.
+	publish map[string]bool
 
 	mu      sync.Mutex
 	nextID  uint64
@@ -61,8 +63,16 @@ func Start(path string, stderr io.Writer, timeout time.Duration) (*Client, error
 	for _, t := range resp.Types {
 		c.types[t] = true
 	}
+	c.publish = map[string]bool{}
+	for _, t := range resp.Publish {
+		c.publish[t] = true
+	}
 	return c, nil
 }
+
+// Publishes reports whether the companion can publish to targets of a
+// scheme, such as "vault-kv".
+func (c *Client) Publishes(scheme string) bool { return c.publish[scheme] }
 
 // Handles reports whether the companion handles a key type.
 func (c *Client) Handles(t string) bool { return c.types[t] }

@@ -28,6 +28,9 @@ const (
 	OpHello  = "hello"
 	OpWrap   = "wrap"
 	OpUnwrap = "unwrap"
+	// OpPublish writes a decrypted document to a secret store (see
+	// publish.go).
+	OpPublish = "publish"
 )
 
 // Request is one message from kura to the companion.
@@ -47,6 +50,15 @@ type Request struct {
 	// TimeoutMillis bounds the work on this request, including every
 	// network call; the companion gives up and answers "timeout" after it.
 	TimeoutMillis int64 `json:"timeout_ms,omitempty"`
+	// KeyService (wrap and unwrap, see keyservice.go): the URI of a
+	// sops-compatible key service that must do the work instead of the
+	// companion's own key sources.
+	KeyService string `json:"keyservice,omitempty"`
+
+	// publish only (see publish.go): the target URI and the decrypted
+	// document, a JSON object.
+	Target   string          `json:"target,omitempty"`
+	Document json.RawMessage `json:"document,omitempty"`
 }
 
 // Response is one message from the companion to kura.
@@ -63,6 +75,12 @@ type Response struct {
 	// Payload answers unwrap, in standard base64.
 	Payload string `json:"payload,omitempty"`
 	Error   *Error `json:"error,omitempty"`
+
+	// Publish answers hello: the target schemes the companion can publish
+	// to, such as "vault-kv"; none for a companion without the publish op.
+	Publish []string `json:"publish,omitempty"`
+	// Published answers publish (see publish.go).
+	Published *Published `json:"published,omitempty"`
 }
 
 // Key is a stanza on the wire. Field names are those of the metadata.
@@ -82,6 +100,11 @@ type Key struct {
 	EnginePath   string            `json:"engine_path,omitempty"`
 	KeyName      string            `json:"key_name,omitempty"`
 	KeyID        string            `json:"key_id,omitempty"`
+	// Recipient (age) and Fingerprint (pgp) appear only in requests
+	// forwarded to a key service: the companion has no age or PGP source
+	// of its own.
+	Recipient   string `json:"recipient,omitempty"`
+	Fingerprint string `json:"fp,omitempty"`
 }
 
 // FromStanza converts a stanza for the wire.
@@ -92,7 +115,8 @@ func FromStanza(s *keys.Stanza) *Key {
 		ResourceID: s.ResourceID,
 		VaultURL:   s.AzureVaultURL, Name: s.AzureName, Version: s.AzureVersion,
 		VaultAddress: s.VaultAddress, EnginePath: s.VaultEnginePath, KeyName: s.VaultKeyName,
-		KeyID: s.KeyID,
+		KeyID:     s.KeyID,
+		Recipient: s.Recipient, Fingerprint: s.Fingerprint,
 	}
 }
 
@@ -104,7 +128,8 @@ func (k *Key) Stanza() keys.Stanza {
 		ResourceID:    k.ResourceID,
 		AzureVaultURL: k.VaultURL, AzureName: k.Name, AzureVersion: k.Version,
 		VaultAddress: k.VaultAddress, VaultEnginePath: k.EnginePath, VaultKeyName: k.KeyName,
-		KeyID: k.KeyID,
+		KeyID:     k.KeyID,
+		Recipient: k.Recipient, Fingerprint: k.Fingerprint,
 	}
 }
 

@@ -35,6 +35,12 @@ const maxLine = 1 << 20
 // of each key type. Requests run concurrently; each answer is one line.
 // now gives creation times; nil means time.Now.
 func Serve(r io.Reader, w io.Writer, providers map[keys.Type]Provider, now func() time.Time) error {
+	return ServePublisher(r, w, providers, nil, now)
+}
+
+// ServePublisher is Serve for a companion that also answers the publish
+// operation with pub (see publish.go); nil means none.
+func ServePublisher(r io.Reader, w io.Writer, providers map[keys.Type]Provider, pub Publisher, now func() time.Time) error {
 	if now == nil {
 		now = time.Now
 	}
@@ -66,7 +72,15 @@ func Serve(r io.Reader, w io.Writer, providers map[keys.Type]Provider, now func(
 			continue
 		}
 		if req.Op == OpHello {
-			send(Response{ID: req.ID, Version: Version, Types: types})
+			send(Response{ID: req.ID, Version: Version, Types: types, Publish: publishSchemes(pub)})
+			continue
+		}
+		if req.Op == OpPublish {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				send(handlePublish(req, pub))
+			}()
 			continue
 		}
 		wg.Add(1)
@@ -92,6 +106,9 @@ func handle(req Request, providers map[keys.Type]Provider, now func() time.Time)
 		return resp
 	}
 	p, ok := providers[keys.Type(req.Key.Type)]
+	if req.KeyService != "" { // forwarded to a key service (keyservice.go)
+		p, ok = providers[KeyServiceType]
+	}
 	if !ok {
 		resp.Error = Errorf(Unsupported, "this companion does not handle %s keys", req.Key.Type)
 		return resp
@@ -100,7 +117,7 @@ func handle(req Request, providers map[keys.Type]Provider, now func() time.Time)
 	if req.TimeoutMillis > 0 {
 		timeout = time.Duration(req.TimeoutMillis) * time.Millisecond
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(withKeyService(context.Background(), req.KeyService), timeout)
 	defer cancel()
 	k := req.Key.Stanza()
 	switch req.Op {
@@ -115,7 +132,9 @@ func handle(req Request, providers map[keys.Type]Provider, now func() time.Time)
 			resp.Error = wireError(ctx, err)
 			return resp
 		}
-		s.CreatedAt = CreatedAt(now())
+		if s.Type != keys.Age { // age entries have no created_at
+			s.CreatedAt = CreatedAt(now())
+		}
 		resp.Key = FromStanza(&s)
 	case OpUnwrap:
 		payload, err := p.Unwrap(ctx, k)
