@@ -30,8 +30,13 @@ lint:
 fuzz:
 	@scripts/fuzz.sh
 
-bench:
+# make bench: the Go benchmarks of the hot paths, then kura against sops
+# as whole processes on gen-bench.py's files (BENCH_SIZES, BENCH_RUNS).
+BENCH_SIZES ?= 10,1000,10000,100000
+BENCH_RUNS ?= 5
+bench: build
 	@scripts/bench.sh
+	go run ./internal/tools/benchcmp -kura bin/kura -sizes $(BENCH_SIZES) -runs $(BENCH_RUNS)
 
 clean:
 	rm -rf bin dist

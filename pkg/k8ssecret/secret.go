@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -47,11 +48,17 @@ type Options struct {
 	Labels, Annotations map[string]string
 }
 
+// The patterns are compiled on first use: kura links this package, and
+// every start would otherwise pay for them.
 var (
-	keyPattern  = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
-	namePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	nsPattern   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	keyPattern  = lazyRegexp(`^[-._a-zA-Z0-9]+$`)
+	namePattern = lazyRegexp(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	nsPattern   = lazyRegexp(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // Entries turns the first document of a decrypted file into data keys.
 // dotenvValues says the values are dotenv text, to be unquoted.
@@ -70,7 +77,7 @@ func Entries(docs []tree.Document, dotenvValues bool) ([]Entry, error) {
 			key = dotenv.Name(key)
 		}
 		path := tree.FormatPath([]tree.PathStep{{Key: key}})
-		if !keyPattern.MatchString(key) || len(key) > 253 {
+		if !keyPattern().MatchString(key) || len(key) > 253 {
 			return nil, fmt.Errorf("%s: not a valid Secret key (letters, digits, '-', '_' and '.')", path)
 		}
 		if seen[key] {
@@ -182,10 +189,10 @@ func Render(opts Options, entries []Entry) ([]byte, error) {
 
 // Node builds the Secret as a YAML node, for the KRM function's list.
 func Node(opts Options, entries []Entry) (*yaml.Node, error) {
-	if !namePattern.MatchString(opts.Name) || len(opts.Name) > 253 {
+	if !namePattern().MatchString(opts.Name) || len(opts.Name) > 253 {
 		return nil, fmt.Errorf("secret name %q is not a valid Kubernetes name (lower-case letters, digits, '-' and '.')", opts.Name)
 	}
-	if opts.Namespace != "" && (!nsPattern.MatchString(opts.Namespace) || len(opts.Namespace) > 63) {
+	if opts.Namespace != "" && (!nsPattern().MatchString(opts.Namespace) || len(opts.Namespace) > 63) {
 		return nil, fmt.Errorf("namespace %q is not a valid Kubernetes namespace", opts.Namespace)
 	}
 	typ := opts.Type
@@ -284,14 +291,14 @@ func Validate(manifest []byte) error {
 	if s.APIVersion != "v1" || s.Kind != "Secret" {
 		errs = append(errs, fmt.Errorf("apiVersion/kind is %s/%s, want v1/Secret", s.APIVersion, s.Kind))
 	}
-	if !namePattern.MatchString(s.Metadata.Name) {
+	if !namePattern().MatchString(s.Metadata.Name) {
 		errs = append(errs, fmt.Errorf("metadata.name %q is not valid", s.Metadata.Name))
 	}
-	if s.Metadata.Namespace != "" && !nsPattern.MatchString(s.Metadata.Namespace) {
+	if s.Metadata.Namespace != "" && !nsPattern().MatchString(s.Metadata.Namespace) {
 		errs = append(errs, fmt.Errorf("metadata.namespace %q is not valid", s.Metadata.Namespace))
 	}
 	for k, v := range s.Data {
-		if !keyPattern.MatchString(k) {
+		if !keyPattern().MatchString(k) {
 			errs = append(errs, fmt.Errorf("data key %s is not valid", strconv.Quote(k)))
 		}
 		if _, err := base64.StdEncoding.DecodeString(v); err != nil {
@@ -299,7 +306,7 @@ func Validate(manifest []byte) error {
 		}
 	}
 	for k := range s.StringData {
-		if !keyPattern.MatchString(k) {
+		if !keyPattern().MatchString(k) {
 			errs = append(errs, fmt.Errorf("stringData key %s is not valid", strconv.Quote(k)))
 		}
 		if _, ok := s.Data[k]; ok {

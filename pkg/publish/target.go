@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Kind is a kind of target: the scheme of its URI.
@@ -31,6 +32,10 @@ const (
 )
 
 // Kinds lists the target kinds.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
 var Kinds = []Kind{VaultKV, SecretsManager}
 
 // Target is where a document is published.
@@ -122,10 +127,10 @@ func Parse(uri string) (Target, error) {
 			return Target{}, err
 		}
 		t := Target{Kind: SecretsManager, Name: collapseSlashes(rest), Region: param("region")}
-		if !secretName.MatchString(t.Name) && !secretARN.MatchString(t.Name) {
+		if !(len(t.Name) <= 512 && secretName().MatchString(t.Name)) && !secretARN().MatchString(t.Name) {
 			return Target{}, fmt.Errorf("%s: a secret name is 1 to 512 letters, digits and /_+=.@- (or a secret's ARN)", uri)
 		}
-		if t.Region != "" && !region.MatchString(t.Region) {
+		if t.Region != "" && !region().MatchString(t.Region) {
 			return Target{}, fmt.Errorf("%s: %q is not an AWS region", uri, t.Region)
 		}
 		return t, nil
@@ -134,9 +139,12 @@ func Parse(uri string) (Target, error) {
 }
 
 var (
-	secretName = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
-	secretARN  = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$`)
-	region     = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+$`)
+	// Compiled on first use, as kura links this package. (A {1,512}
+	// repeat in secretName would compile into a program that cost every
+	// kura start 8 ms: the length is checked apart.)
+	secretName = lazyRegexp(`^[A-Za-z0-9/_+=.@-]+$`)
+	secretARN  = lazyRegexp(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$`)
+	region     = lazyRegexp(`^[a-z]{2}(-[a-z0-9]+)+$`)
 )
 
 // String is the target's URI in the form Parse reads, with the parameters

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	gotoml "github.com/pelletier/go-toml/v2"
@@ -519,7 +520,8 @@ func (l *loader) located(expr *unstable.Node, err error) error {
 
 // quotedChar matches the "U+0041 'A'" that go-toml writes for the
 // character it stopped at, which may belong to a value.
-var quotedChar = regexp.MustCompile(` ?U\+[0-9A-F]{4,6}( '.+?')?`)
+// quotedChar is compiled on first use: kura links this package.
+var quotedChar = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(` ?U\+[0-9A-F]{4,6}( '.+?')?`) })
 
 // cleanMessage keeps go-toml's description of a syntax error and drops
 // what could quote the file's text: the character it stopped at and the
@@ -530,7 +532,7 @@ func cleanMessage(msg string) string {
 		msg = msg[:i]
 	}
 	msg = strings.ReplaceAll(msg, "but got U+", "but found U+")
-	msg = quotedChar.ReplaceAllString(msg, "")
+	msg = quotedChar().ReplaceAllString(msg, "")
 	msg = strings.TrimSuffix(msg, ":")
 	if strings.HasSuffix(msg, "but found") {
 		msg += " another character"

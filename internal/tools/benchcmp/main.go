@@ -1,0 +1,256 @@
+//go:build unix
+
+// Command benchcmp times kura against sops on the benchmark files, as
+// whole processes, and prints one table: the median wall time and peak
+// memory of each, and their ratio. `make bench` runs it after the Go
+// benchmarks; docs/performance.md shows a run and how to read it.
+//
+// Each command runs once to warm the caches and then RUNS times; the
+// figures are medians. Decrypt rows decrypt the same file, written by
+// sops, with both tools; encrypt rows encrypt the same plaintext for the
+// same age recipient. Memory is the peak resident set size the kernel
+// reports for the process (getrusage).
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type tool struct {
+	name, path string
+}
+
+type row struct {
+	name    string
+	args    func(t tool) []string // arguments, files relative to the work dir
+	size    int
+	format  string
+	op      string
+	measure [2]result // kura, sops
+}
+
+type result struct {
+	wall time.Duration
+	rss  int64 // KiB
+	err  error
+}
+
+func main() {
+	kura := flag.String("kura", "bin/kura", "the kura binary")
+	sops := flag.String("sops", "", "the sops binary (default: sops on PATH or in GOPATH/bin)")
+	work := flag.String("dir", "", "work directory (default: a temporary one)")
+	runs := flag.Int("runs", 5, "timed runs per command (3 for 100,000-value files)")
+	sizesFlag := flag.String("sizes", "10,1000,10000,100000", "file sizes, as gen-bench.py takes them")
+	flag.Parse()
+
+	sopsPath := *sops
+	if sopsPath == "" {
+		sopsPath = lookTool("sops")
+	}
+	if sopsPath == "" {
+		fatal("sops is not installed: go install github.com/getsops/sops/v3/cmd/sops@v3.13.2")
+	}
+	kuraPath, err := filepath.Abs(*kura)
+	check(err)
+	dir := *work
+	if dir == "" {
+		dir, err = os.MkdirTemp("", "kura-bench-")
+		check(err)
+		defer os.RemoveAll(dir)
+	}
+	root, err := os.Getwd()
+	check(err)
+	keyFile := filepath.Join(root, "testdata", "keys", "age1.txt")
+	pub, err := os.ReadFile(filepath.Join(root, "testdata", "keys", "age1.pub"))
+	check(err)
+	recipient := strings.TrimSpace(string(pub))
+
+	gen := exec.Command("python3", filepath.Join(root, "scripts", "gen-bench.py"), dir, "--sizes", *sizesFlag)
+	gen.Stderr = os.Stderr
+	check(gen.Run())
+
+	env := append(os.Environ(), "SOPS_AGE_KEY_FILE="+keyFile, "SOPS_DISABLE_VERSION_CHECK=1")
+	tools := [2]tool{{"kura", kuraPath}, {"sops", sopsPath}}
+	var sizes []int
+	for _, s := range strings.Split(*sizesFlag, ",") {
+		var n int
+		fmt.Sscan(s, &n)
+		sizes = append(sizes, n)
+	}
+	formats := []string{"yaml", "json", "env"}
+
+	// The encrypted inputs of the decrypt rows, written by sops.
+	for _, n := range sizes {
+		for _, f := range formats {
+			in := fmt.Sprintf("bench-%d.%s", n, f)
+			out := fmt.Sprintf("enc-%d.%s", n, f)
+			cmd := exec.Command(sopsPath, "encrypt", "--age", recipient, "--output", out, in)
+			cmd.Dir, cmd.Env, cmd.Stderr = dir, env, os.Stderr
+			check(cmd.Run())
+		}
+	}
+
+	var rows []*row
+	for _, n := range sizes {
+		for _, f := range formats {
+			in := fmt.Sprintf("bench-%d.%s", n, f)
+			enc := fmt.Sprintf("enc-%d.%s", n, f)
+			rows = append(rows,
+				&row{name: fmt.Sprintf("encrypt %s %d", f, n), size: n, format: f, op: "encrypt",
+					args: func(tool) []string { return []string{"encrypt", "--age", recipient, in} }},
+				&row{name: fmt.Sprintf("decrypt %s %d", f, n), size: n, format: f, op: "decrypt",
+					args: func(tool) []string { return []string{"decrypt", enc} }})
+		}
+	}
+	if slices.Contains(sizes, 100000) {
+		rows = append(rows, &row{name: "extract yaml 100000", size: 100000, format: "yaml", op: "extract",
+			args: func(tool) []string {
+				return []string{"decrypt", "--extract", `["bench"]["lookup"]["key"]`, "enc-100000.yaml"}
+			}})
+	}
+
+	fmt.Printf("\nkura against sops %s, %s/%s, %d CPUs; medians of %d runs (3 for 100,000 values)\n\n", sopsVersion(sopsPath), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *runs)
+	fmt.Printf("%-22s %10s %10s %10s %10s %8s %8s\n", "row", "kura", "kura mem", "sops", "sops mem", "time", "memory")
+	for _, r := range rows {
+		n := *runs
+		if r.size >= 100000 {
+			n = min(n, 3)
+		}
+		for i, t := range tools {
+			r.measure[i] = measure(dir, env, t.path, r.args(t), n)
+		}
+		k, s := r.measure[0], r.measure[1]
+		fmt.Printf("%-22s %10s %10s %10s %10s %8s %8s\n", r.name, wall(k), mem(k), wall(s), mem(s), ratio(float64(k.wall), float64(s.wall), k.err, s.err), ratio(float64(k.rss), float64(s.rss), k.err, s.err))
+	}
+	// Growth: time at the largest size over time at a tenth of it.
+	if slices.Contains(sizes, 100000) && slices.Contains(sizes, 10000) {
+		fmt.Printf("\ngrowth, time at 100,000 values / time at 10,000 (linear is 10)\n\n")
+		fmt.Printf("%-22s %10s %10s\n", "row", "kura", "sops")
+		for _, op := range []string{"encrypt", "decrypt"} {
+			for _, f := range formats {
+				big, small := find(rows, op, f, 100000), find(rows, op, f, 10000)
+				fmt.Printf("%-22s %10.1f %10.1f\n", op+" "+f, float64(big.measure[0].wall)/float64(small.measure[0].wall), float64(big.measure[1].wall)/float64(small.measure[1].wall))
+			}
+		}
+	}
+}
+
+func find(rows []*row, op, f string, n int) *row {
+	for _, r := range rows {
+		if r.op == op && r.format == f && r.size == n {
+			return r
+		}
+	}
+	return nil
+}
+
+// measure runs a command once to warm up and then n times, and returns
+// the median wall time and memory.
+func measure(dir string, env []string, path string, args []string, n int) result {
+	var walls []time.Duration
+	var rss []int64
+	for i := 0; i <= n; i++ {
+		cmd := exec.Command(path, args...)
+		cmd.Dir, cmd.Env = dir, env
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = nil, &stderr
+		start := time.Now()
+		err := cmd.Run()
+		elapsed := time.Since(start)
+		if err != nil {
+			return result{err: fmt.Errorf("%s %s: %v: %s", filepath.Base(path), strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))}
+		}
+		if i == 0 {
+			continue
+		}
+		walls = append(walls, elapsed)
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = append(rss, int64(ru.Maxrss))
+		}
+	}
+	slices.Sort(walls)
+	slices.Sort(rss)
+	r := result{wall: walls[len(walls)/2]}
+	if len(rss) > 0 {
+		r.rss = rss[len(rss)/2]
+	}
+	return r
+}
+
+func wall(r result) string {
+	if r.err != nil {
+		return "failed"
+	}
+	switch {
+	case r.wall < time.Second:
+		return fmt.Sprintf("%d ms", r.wall.Milliseconds())
+	}
+	return fmt.Sprintf("%.2f s", r.wall.Seconds())
+}
+
+func mem(r result) string {
+	if r.err != nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d MiB", (r.rss+512)/1024)
+}
+
+func ratio(a, b float64, errs ...error) string {
+	for _, e := range errs {
+		if e != nil {
+			fmt.Fprintln(os.Stderr, "benchcmp:", e)
+			return "-"
+		}
+	}
+	if b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", a/b)
+}
+
+func sopsVersion(path string) string {
+	out, err := exec.Command(path, "--version", "--disable-version-check").Output()
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(out))
+	if len(f) >= 2 {
+		return f[1]
+	}
+	return "?"
+}
+
+func lookTool(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func check(err error) {
+	if err != nil {
+		fatal(err.Error())
+	}
+}
+
+func fatal(msg string) {
+	fmt.Fprintln(os.Stderr, "benchcmp:", msg)
+	os.Exit(1)
+}
