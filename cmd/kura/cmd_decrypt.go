@@ -123,7 +123,7 @@ func (a *app) decryptJob(j *job, io *ioFlags, df *decryptFlags, order []keys.Typ
 	if path != nil {
 		read = []string{tree.FormatPath(path)}
 	}
-	if err := f.Decrypt(sopsfile.DecryptOptions{Sources: a.keySources(), Order: order, IgnoreMAC: df.ignoreMAC}); err != nil {
+	if err := f.Decrypt(sopsfile.DecryptOptions{Sources: a.keySources(), Order: order, IgnoreMAC: df.ignoreMAC, ReadOnly: true}); err != nil {
 		a.audit("decrypt", j.file, auditOutcome(err), nil, read...)
 		return err
 	}

@@ -118,7 +118,7 @@ func (a *app) diff(args []string, inputType string, noValues bool) error {
 	values := !noValues
 	if values {
 		for _, f := range files {
-			if err := f.Decrypt(sopsfile.DecryptOptions{Sources: a.unwrappers()}); err != nil {
+			if err := f.Decrypt(sopsfile.DecryptOptions{Sources: a.unwrappers(), ReadOnly: true}); err != nil {
 				values = false
 				break
 			}

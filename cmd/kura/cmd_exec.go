@@ -144,7 +144,7 @@ func (a *app) openForExec(command string, f *execFlags, file string) (*loaded, e
 	if err != nil {
 		return nil, inFile(displayName(file), err)
 	}
-	if err := l.file.Decrypt(sopsfile.DecryptOptions{Sources: a.keySources(), Order: order, IgnoreMAC: f.ignoreMAC}); err != nil {
+	if err := l.file.Decrypt(sopsfile.DecryptOptions{Sources: a.keySources(), Order: order, IgnoreMAC: f.ignoreMAC, ReadOnly: true}); err != nil {
 		a.audit(command, file, auditOutcome(err), nil)
 		return nil, inFile(displayName(file), err)
 	}

@@ -397,7 +397,7 @@ func (a *app) gitTextconv(path string) error {
 	store := a.store(f, cfg, false)
 	file, err := sopsfile.Load(data, store, f == format.Binary)
 	if err == nil {
-		err = file.Decrypt(sopsfile.DecryptOptions{Sources: a.unwrappers()})
+		err = file.Decrypt(sopsfile.DecryptOptions{Sources: a.unwrappers(), ReadOnly: true})
 	}
 	if err != nil {
 		if !errors.Is(err, sopsfile.ErrNotSOPS) {

@@ -255,7 +255,7 @@ func (a *app) publishOne(path, root string, b *bulkFlags, pf *publishFlags, cfg 
 		return outcome{status: "failed", err: &sopsfile.Error{Code: sopsfile.CodeGeneric, Err: err}}
 	}
 	st := &auditState{}
-	if err := l.file.Decrypt(sopsfile.DecryptOptions{Sources: a.keySourcesFor(st), Order: order}); err != nil {
+	if err := l.file.Decrypt(sopsfile.DecryptOptions{Sources: a.keySourcesFor(st), Order: order, ReadOnly: true}); err != nil {
 		a.auditWith(st, "publish", path, auditOutcome(err), nil)
 		return outcome{status: "failed", err: err}
 	}

@@ -403,7 +403,7 @@ func (a *app) scanOne(f scanFile, cfg *config.Config, scanner *secretscan.Scanne
 		case err == nil:
 			isSOPS = true
 			if verify {
-				if err := file.Decrypt(sopsfile.DecryptOptions{Sources: a.unwrappers()}); err != nil {
+				if err := file.Decrypt(sopsfile.DecryptOptions{Sources: a.unwrappers(), ReadOnly: true}); err != nil {
 					out = append(out, problem{name: f.name, rule: "broken-sops", what: firstLine(err)})
 				}
 			}

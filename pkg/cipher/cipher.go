@@ -37,7 +37,14 @@ type Cipher struct {
 	// with the same key, plaintext and additional data GCM yields the very
 	// same ciphertext, which reveals nothing that was not in the file.
 	ivs map[ivKey][][]byte
+	// forget turns the memory of IVs off, for files only read.
+	forget bool
 }
+
+// RememberIVs says whether DecryptValue remembers IVs for later
+// encryptions (the default). A Cipher for a file that is only read need
+// not: remembering copies every key path and plaintext.
+func (c *Cipher) RememberIVs(on bool) { c.forget = !on }
 
 type ivKey struct {
 	aad, typ, plaintext string
@@ -152,7 +159,7 @@ func (c *Cipher) DecryptValue(s string, aad []byte) (tree.Value, error) {
 	if err != nil {
 		return tree.Value{}, err
 	}
-	if len(e.IV) == IVSize {
+	if len(e.IV) == IVSize && !c.forget {
 		// (Other IV sizes, from other writers, are read but not written.)
 		if c.ivs == nil {
 			c.ivs = make(map[ivKey][][]byte)

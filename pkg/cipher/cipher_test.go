@@ -239,3 +239,17 @@ func TestAdopt(t *testing.T) {
 		t.Errorf("got %s then %s, want %s then a new text", first, second, enc)
 	}
 }
+
+func TestForgetIVs(t *testing.T) {
+	c, _ := New(make([]byte, DataKeySize))
+	aad := []byte("a:")
+	enc, _ := c.EncryptValue(tree.Str("x"), aad)
+	d, _ := New(make([]byte, DataKeySize))
+	d.RememberIVs(false)
+	if _, err := d.DecryptValue(enc, aad); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := d.EncryptValue(tree.Str("x"), aad); again == enc {
+		t.Error("a Cipher that forgets IVs reused one")
+	}
+}

@@ -94,7 +94,7 @@ func decryptDocs(data []byte, store format.Store, f format.Format) ([]tree.Docum
 		keys.Vault:   cloud,
 		keys.HCKMS:   cloud,
 	}
-	if err := file.Decrypt(sopsfile.DecryptOptions{Sources: sources}); err != nil {
+	if err := file.Decrypt(sopsfile.DecryptOptions{Sources: sources, ReadOnly: true}); err != nil {
 		return nil, fmt.Errorf("decrypt: %w", err)
 	}
 	tree.DetachComments(file.Docs)

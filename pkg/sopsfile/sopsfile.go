@@ -102,6 +102,10 @@ type DecryptOptions struct {
 	Order []keys.Type
 	// IgnoreMAC skips the MAC check.
 	IgnoreMAC bool
+	// ReadOnly says the file will not be encrypted again (decrypt,
+	// exec-env...): the cipher then does not remember each value's IV,
+	// which costs a copy of every key path and plaintext.
+	ReadOnly bool
 }
 
 // Decrypt recovers the data key and decrypts every value in place, then
@@ -111,15 +115,20 @@ func (f *File) Decrypt(opts DecryptOptions) error {
 	if err != nil {
 		return &Error{Code: CodeCouldNotRetrieveKey, Err: err, Hint: keys.RecoverHint(err)}
 	}
-	return f.DecryptWithKey(dataKey, opts.IgnoreMAC)
+	return f.decryptWithKey(dataKey, opts.IgnoreMAC, !opts.ReadOnly)
 }
 
 // DecryptWithKey decrypts with a data key already recovered.
 func (f *File) DecryptWithKey(dataKey []byte, ignoreMAC bool) error {
+	return f.decryptWithKey(dataKey, ignoreMAC, true)
+}
+
+func (f *File) decryptWithKey(dataKey []byte, ignoreMAC, remember bool) error {
 	c, err := cipher.New(dataKey)
 	if err != nil {
 		return &Error{Code: CodeCouldNotRetrieveKey, Err: err}
 	}
+	c.RememberIVs(remember)
 	w := newWalker(f.selector(), c, true)
 	for _, doc := range f.Docs {
 		if err := w.document(doc); err != nil {

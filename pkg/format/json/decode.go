@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/kura-secrets/kura/pkg/tree"
 )
@@ -58,7 +59,11 @@ type decoder struct {
 
 // decode parses a document whose top level must be an object.
 func decode(data []byte) (tree.Document, error) {
-	d := &decoder{src: string(data)}
+	// The decoder reads the input in place, without copying it into a
+	// string (a copy of a whole large file is one long uninterruptible
+	// move that stalls the garbage collector); every string it keeps is
+	// cloned, so the tree never shares memory with data.
+	d := &decoder{src: unsafe.String(unsafe.SliceData(data), len(data))}
 	d.skipSpace()
 	if d.pos == len(d.src) {
 		return nil, errors.New("the input is empty")
@@ -304,7 +309,7 @@ func (d *decoder) string() (string, error) {
 		switch {
 		case c == '"':
 			d.pos++
-			return d.src[start : d.pos-1], nil
+			return strings.Clone(d.src[start : d.pos-1]), nil
 		case c == '\\':
 			return d.slowString(start)
 		case c < ' ':
