@@ -46,6 +46,36 @@ func indentUnit(n int) (string, error) {
 // reserve makes room for n more bytes, doubling the buffer when it grows.
 // append alone grows large slices by only a quarter, which for a
 // multi-megabyte document means dozens of copies and fresh pages.
+// estimate is about the size of the JSON text of items at depth: it
+// sizes the output buffer once.
+func (e encoder) estimate(items []tree.Item, depth int) int {
+	n := 0
+	for _, it := range items {
+		if it.IsComment() {
+			continue
+		}
+		n += (depth+1)*len(e.indent) + len(it.Key.Str) + 6
+		n += e.estimateValue(it.Value, depth+1)
+	}
+	return n
+}
+
+func (e encoder) estimateValue(v tree.Value, depth int) int {
+	switch v.Kind {
+	case tree.String:
+		return len(v.Str) + 2
+	case tree.Map:
+		return e.estimate(v.Items, depth) + depth*len(e.indent) + 4
+	case tree.List:
+		n := depth*len(e.indent) + 4
+		for _, el := range v.Elems {
+			n += (depth+1)*len(e.indent) + 2 + e.estimateValue(el, depth+1)
+		}
+		return n
+	}
+	return 24
+}
+
 func reserve(b []byte, n int) []byte {
 	if cap(b)-len(b) >= n {
 		return b

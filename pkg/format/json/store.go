@@ -130,7 +130,10 @@ func (s *Store) emitDocument(items, extra []tree.Item) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := e.object(nil, items, extra, 0)
+	// One buffer of about the right size: growing a large output by
+	// doubling copies it, and touches fresh memory, several times over.
+	size := e.estimate(items, 0) + e.estimate(extra, 0) + 64
+	b, err := e.object(make([]byte, 0, size+size/8), items, extra, 0)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling to JSON: %w", err)
 	}
