@@ -28,6 +28,16 @@ func BenchmarkWalk(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.Run(fmt.Sprintf("DecryptReadOnly/%d", n), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				g := &File{Docs: []tree.Document{benchdata.Copy(f.Docs[0])}, Meta: f.Meta}
+				b.StartTimer()
+				if err := g.decryptWithKey(f.dataKey, false, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run(fmt.Sprintf("Decrypt/%d", n), func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()

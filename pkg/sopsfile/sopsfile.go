@@ -130,9 +130,22 @@ func (f *File) decryptWithKey(dataKey []byte, ignoreMAC, remember bool) error {
 	}
 	c.RememberIVs(remember)
 	w := newWalker(f.selector(), c, true)
+	// A Cipher that remembers IVs is not safe for concurrent use: only a
+	// file that is just read is decrypted on every core.
+	w.deferred = !remember
 	for _, doc := range f.Docs {
 		if err := w.document(doc); err != nil {
 			return err
+		}
+	}
+	if w.deferred && !w.finish() {
+		// A value does not decrypt: walk again, one value at a time, to
+		// name it.
+		w = newWalker(f.selector(), c, true)
+		for _, doc := range f.Docs {
+			if err := w.document(doc); err != nil {
+				return err
+			}
 		}
 	}
 	f.Warnings = w.warnings

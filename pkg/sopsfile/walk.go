@@ -3,6 +3,9 @@ package sopsfile
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/kura-secrets/kura/pkg/cipher"
 	"github.com/kura-secrets/kura/pkg/rules"
@@ -35,6 +38,29 @@ type walker struct {
 	// warnings collects comments that could not be decrypted; they are
 	// left as they are, as sops leaves them.
 	warnings []string
+
+	// deferred collects the values to decrypt instead of decrypting
+	// them, so that finish can decrypt them on every core: the MAC is
+	// then computed in document order from macs.
+	deferred bool
+	jobs     []decryptJob
+	aads     []byte // the jobs' additional data, one after another
+	macs     []macEntry
+}
+
+// decryptJob is a value to decrypt: enc is its ENC text, kept to put it
+// back if any value fails.
+type decryptJob struct {
+	v        *tree.Value
+	enc      string
+	aadStart int
+	aadEnd   int
+}
+
+// macEntry is a value the MAC covers, in document order.
+type macEntry struct {
+	v         *tree.Value
+	encrypted bool
 }
 
 func newWalker(sel *rules.Selector, c *cipher.Cipher, decrypt bool) *walker {
@@ -190,6 +216,18 @@ func (w *walker) encryptLeaf(v *tree.Value) error {
 
 func (w *walker) decryptLeaf(v *tree.Value) error {
 	encrypted := w.sel.Encrypt(w.keyMatch, w.commentsMatch, false)
+	if w.deferred {
+		if encrypted {
+			if v.Kind != tree.String {
+				return w.fail(CodeErrorDecryptingTree, fmt.Errorf("expected an encrypted value, found a plain %s", v.Kind))
+			}
+			start := len(w.aads)
+			w.aads = append(w.aads, w.additional()...)
+			w.jobs = append(w.jobs, decryptJob{v: v, enc: v.Str, aadStart: start, aadEnd: len(w.aads)})
+		}
+		w.macs = append(w.macs, macEntry{v, encrypted})
+		return nil
+	}
 	if encrypted {
 		if v.Kind != tree.String {
 			return w.fail(CodeErrorDecryptingTree, fmt.Errorf("expected an encrypted value, found a plain %s", v.Kind))
@@ -240,4 +278,58 @@ func (w *walker) comment(c *tree.Value, self bool) error {
 	}
 	c.Str = s
 	return nil
+}
+
+// parallelMin is the number of values from which decrypting them on
+// several goroutines pays for starting them.
+const parallelMin = 2048
+
+// finish decrypts the deferred values, on every core for a large file,
+// and computes the MAC in document order. It reports false when a value
+// does not decrypt: every value is then put back as it was, for the
+// sequential walk to find and name the first one that fails.
+func (w *walker) finish() bool {
+	workers := 1
+	if len(w.jobs) >= parallelMin {
+		workers = min(runtime.GOMAXPROCS(0), len(w.jobs)/(parallelMin/2))
+	}
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	chunk := (len(w.jobs) + workers - 1) / workers
+	for start := 0; start < len(w.jobs); start += chunk {
+		jobs := w.jobs[start:min(start+chunk, len(w.jobs))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, j := range jobs {
+				if failed.Load() {
+					return
+				}
+				dv, err := w.c.DecryptValue(j.enc, w.aads[j.aadStart:j.aadEnd])
+				if err != nil {
+					failed.Store(true)
+					return
+				}
+				*j.v = dv
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() {
+		for _, j := range w.jobs {
+			*j.v = tree.Str(j.enc)
+		}
+		return false
+	}
+	for _, m := range w.macs {
+		if m.encrypted && m.v.Kind == tree.Comment {
+			// A comment sops 3.13.2 wrote as a list element: not hashed
+			// (see decryptLeaf).
+			continue
+		}
+		if !w.macOnly || m.encrypted {
+			w.mac.Add(*m.v)
+		}
+	}
+	return true
 }
