@@ -31,5 +31,14 @@ func BenchmarkYAML(b *testing.B) {
 				}
 			}
 		})
+		// The yaml.v3 encoder path that fastEmit replaces, for comparison.
+		b.Run(fmt.Sprintf("EmitEncoder/%d", n), func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				if _, err := (Store{}).encoderEmit(docs, nil, DefaultIndent); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

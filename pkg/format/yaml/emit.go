@@ -41,6 +41,15 @@ func (s Store) emit(docs []tree.Document, meta []tree.Item) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if out, ok := s.fastEmit(docs, meta, indent); ok {
+		return out, nil
+	}
+	return s.encoderEmit(docs, meta, indent)
+}
+
+// encoderEmit writes the documents through yaml.v3's encoder, for what
+// fastEmit leaves to it.
+func (s Store) encoderEmit(docs []tree.Document, meta []tree.Item, indent int) ([]byte, error) {
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(indent)

@@ -41,6 +41,15 @@ var _ format.Store = Store{}
 // blank lines) is an error too; an empty input gives no documents, which
 // callers refuse with their own message.
 func (s Store) LoadPlain(data []byte) ([]tree.Document, error) {
+	if docs, ok := fastLoad(data); ok {
+		return docs, nil
+	}
+	return loadNodes(data)
+}
+
+// loadNodes is LoadPlain through yaml.v3's nodes: the reference behaviour,
+// taken for everything fastLoad does not handle.
+func loadNodes(data []byte) ([]tree.Document, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []tree.Document
 	for i := 0; ; i++ {
