@@ -3,6 +3,7 @@ package dotenv
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/kura-secrets/kura/pkg/format"
 	"github.com/kura-secrets/kura/pkg/tree"
@@ -12,9 +13,11 @@ import (
 // strings. A line that is neither empty, a comment nor a key=value pair is
 // an error naming the line by number only: the line may hold a secret.
 func (Store) LoadPlain(data []byte) ([]tree.Document, error) {
-	// One conversion for the whole file: keys and values are then slices
-	// of it rather than one allocation each.
-	s := string(data)
+	// The file is read in place, not converted to one string: allocating
+	// a copy of a large file at once makes the garbage collector charge
+	// this goroutine for a large share of its marking. What the tree
+	// keeps is cloned, so it never shares memory with data.
+	s := unsafe.String(unsafe.SliceData(data), len(data))
 	doc := make(tree.Document, 0, strings.Count(s, "\n")+1)
 	for n := 1; len(s) > 0; n++ {
 		line, rest, _ := strings.Cut(s, "\n")
@@ -23,7 +26,7 @@ func (Store) LoadPlain(data []byte) ([]tree.Document, error) {
 			continue
 		}
 		if line[0] == '#' {
-			doc = append(doc, tree.CommentItem(line[1:], false))
+			doc = append(doc, tree.CommentItem(strings.Clone(line[1:]), false))
 			continue
 		}
 		key, value, ok := strings.Cut(line, "=")
@@ -36,7 +39,12 @@ func (Store) LoadPlain(data []byte) ([]tree.Document, error) {
 			value, s = more, rest
 			n += lines
 		}
-		doc = append(doc, tree.KeyItem(key, tree.Str(strings.ReplaceAll(value, `\n`, "\n"))))
+		if strings.Contains(value, `\n`) {
+			value = strings.ReplaceAll(value, `\n`, "\n")
+		} else {
+			value = strings.Clone(value)
+		}
+		doc = append(doc, tree.KeyItem(strings.Clone(key), tree.Str(value)))
 	}
 	return []tree.Document{doc}, nil
 }

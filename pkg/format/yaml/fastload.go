@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/kura-secrets/kura/pkg/tree"
 	yaml "go.yaml.in/yaml/v3"
@@ -28,7 +29,11 @@ func fastLoad(data []byte) (docs []tree.Document, ok bool) {
 	if len(data) == 0 {
 		return nil, false
 	}
-	p := fastParser{src: string(data)}
+	// The parser reads data in place: a string copy of a large file costs
+	// a page fault for every page of fresh memory it touches. The strings
+	// the tree keeps are cloned at the end, so it never shares memory with
+	// data.
+	p := fastParser{src: unsafe.String(unsafe.SliceData(data), len(data))}
 	if !p.scanLines() {
 		return nil, false
 	}
@@ -36,7 +41,31 @@ func fastLoad(data []byte) (docs []tree.Document, ok bool) {
 	if !ok || p.fail || len(docs) == 0 {
 		return nil, false
 	}
+	for _, d := range docs {
+		cloneItemStrings(d)
+	}
 	return docs, true
+}
+
+// cloneItemStrings gives every string of a tree its own memory.
+func cloneItemStrings(items []tree.Item) {
+	for i := range items {
+		cloneValueStrings(&items[i].Key)
+		cloneValueStrings(&items[i].Value)
+	}
+}
+
+func cloneValueStrings(v *tree.Value) {
+	switch v.Kind {
+	case tree.Map:
+		cloneItemStrings(v.Items)
+	case tree.List:
+		for i := range v.Elems {
+			cloneValueStrings(&v.Elems[i])
+		}
+	default:
+		v.Str = strings.Clone(v.Str)
+	}
 }
 
 // Line kinds.
