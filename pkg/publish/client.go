@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
+	"github.com/kura-secrets/kura/pkg/keys/companion"
 	"github.com/kura-secrets/kura/pkg/keys/kmsproto"
 )
 
@@ -55,7 +53,7 @@ func (c *Companion) start() (*kmsproto.Client, error) {
 	c.started = true
 	lookup := c.Lookup
 	if lookup == nil {
-		lookup = lookPath
+		lookup = companion.LookPath
 	}
 	path, err := lookup(CompanionName)
 	if err != nil {
@@ -68,21 +66,6 @@ func (c *Companion) start() (*kmsproto.Client, error) {
 	}
 	c.client, c.err = kmsproto.Start(path, stderr, 15*time.Second)
 	return c.client, c.err
-}
-
-// lookPath finds the companion next to the running kura, then on PATH.
-func lookPath(name string) (string, error) {
-	exe := name
-	if runtime.GOOS == "windows" {
-		exe += ".exe"
-	}
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), exe)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p, nil
-		}
-	}
-	return exec.LookPath(name)
 }
 
 // Publish writes doc, a JSON object, to the target. The error's message

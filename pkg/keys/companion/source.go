@@ -47,8 +47,10 @@ func (s *Source) timeout() time.Duration {
 	return DefaultTimeout
 }
 
-// lookPath finds a companion next to the running kura, then on PATH.
-func lookPath(name string) (string, error) {
+// LookPath finds a companion program (kura-kms, kura-keysource-T) next to
+// the running kura, then on PATH: a release archive puts them side by
+// side, and so does go install.
+func LookPath(name string) (string, error) {
 	exe := name
 	if runtime.GOOS == "windows" {
 		exe += ".exe"
@@ -100,7 +102,7 @@ func (s *Source) start(name string) (*kmsproto.Client, error) {
 	}
 	lookup := s.Lookup
 	if lookup == nil {
-		lookup = lookPath
+		lookup = LookPath
 	}
 	path, err := lookup(name)
 	if err != nil {

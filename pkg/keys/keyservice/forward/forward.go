@@ -18,14 +18,12 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/kura-secrets/kura/pkg/keys"
+	"github.com/kura-secrets/kura/pkg/keys/companion"
 	"github.com/kura-secrets/kura/pkg/keys/kmsproto"
 )
 
@@ -68,21 +66,8 @@ func (u URI) String() string {
 // Companion is the program that makes the gRPC calls.
 const Companion = "kura-kms"
 
-// LookPath finds a companion program next to the running executable,
-// then on PATH, as kura finds kura-kms for cloud keys.
-func LookPath(name string) (string, error) {
-	exe := name
-	if runtime.GOOS == "windows" {
-		exe += ".exe"
-	}
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), exe)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p, nil
-		}
-	}
-	return exec.LookPath(name)
-}
+// LookPath finds kura-kms as kura finds its companions.
+var LookPath = companion.LookPath
 
 // DefaultTimeout bounds each request to a key service.
 const DefaultTimeout = 15 * time.Second
