@@ -176,6 +176,7 @@ func (a *app) scan(s *scanFlags, args []string) error {
 		}
 		fmt.Fprintf(a.stdout, "%-24s %s\n", "must-encrypt", "a file a .sops.yaml creation rule covers is not encrypted")
 		fmt.Fprintf(a.stdout, "%-24s %s\n", "broken-sops", "a SOPS file's metadata (or, with --verify, its MAC) is broken")
+		fmt.Fprintf(a.stdout, "%-24s %s\n", "unreadable", "a file could not be read (it changed or went away during the scan)")
 		return nil
 	}
 	repo, repoErr := gitrepo.Open(".")
