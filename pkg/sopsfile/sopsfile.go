@@ -133,6 +133,16 @@ func (f *File) decryptWithKey(dataKey []byte, ignoreMAC, remember bool) error {
 	// A Cipher that remembers IVs is not safe for concurrent use: only a
 	// file that is just read is decrypted on every core.
 	w.deferred = !remember
+	if w.deferred {
+		// Sized once: growing these by doubling copies them over and over.
+		n := 0
+		for _, doc := range f.Docs {
+			n += countLeaves(doc)
+		}
+		w.jobs = make([]decryptJob, 0, n)
+		w.macs = make([]macEntry, 0, n)
+		w.aads = make([]byte, 0, 24*n)
+	}
 	for _, doc := range f.Docs {
 		if err := w.document(doc); err != nil {
 			return err

@@ -333,3 +333,28 @@ func (w *walker) finish() bool {
 	}
 	return true
 }
+
+// countLeaves counts the scalar values of a tree, for sizing.
+func countLeaves(items []tree.Item) int {
+	n := 0
+	for i := range items {
+		n += countValue(&items[i].Value)
+	}
+	return n
+}
+
+func countValue(v *tree.Value) int {
+	switch v.Kind {
+	case tree.Map:
+		return countLeaves(v.Items)
+	case tree.List:
+		n := 0
+		for i := range v.Elems {
+			n += countValue(&v.Elems[i])
+		}
+		return n
+	case tree.Null, tree.Comment:
+		return 0
+	}
+	return 1
+}
