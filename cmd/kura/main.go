@@ -1,4 +1,4 @@
-// Command kura encrypts the values of YAML, JSON, dotenv, INI and binary
+// Command kura encrypts the values of YAML, JSON, dotenv, INI, TOML and binary
 // files in the SOPS v3 format. It reads and writes what sops reads and
 // writes, and accepts sops's command line.
 package main

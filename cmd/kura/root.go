@@ -45,7 +45,7 @@ func (a *app) rootCommand() *cobra.Command {
 	var legacy legacyFlags
 	root := &cobra.Command{
 		Use:   "kura",
-		Short: "Keep secrets in Git: encrypt the values of YAML, JSON, dotenv, INI and binary files",
+		Short: "Keep secrets in Git: encrypt the values of YAML, JSON, dotenv, INI, TOML and binary files",
 		Long: `kura encrypts only the values of structured files, so keys, structure and
 comments stay readable in reviews. It reads and writes the SOPS v3 format
 and accepts sops's command line: alias sops=kura works.`,
