@@ -29,6 +29,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kura-secrets/kura/internal/fakecloud/sigv4"
 )
 
 // Version is the local-kms version CI installs:
@@ -101,9 +103,7 @@ type Server struct {
 	unexpected []string
 }
 
-type credential struct {
-	SecretAccessKey, SessionToken string
-}
+type credential = sigv4.Credential
 
 // KMSCall is one request the KMS front let through to local-kms.
 type KMSCall struct {
@@ -284,15 +284,15 @@ func (s *Server) kmsFront() http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		sig, fail := verifySigV4(r, body, "kms", s.lookup)
+		sig, fail := sigv4.Verify(r, body, "kms", s.lookup)
 		switch fail {
-		case sigMissing:
+		case sigv4.Missing:
 			kmsError(w, "MissingAuthenticationTokenException", "Missing Authentication Token")
 			return
-		case sigUnknownKey, sigBadToken:
+		case sigv4.UnknownKey, sigv4.BadToken:
 			kmsError(w, "UnrecognizedClientException", "The security token included in the request is invalid.")
 			return
-		case sigBadSignature:
+		case sigv4.BadSignature, sigv4.BadScope:
 			kmsError(w, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided.")
 			return
 		}

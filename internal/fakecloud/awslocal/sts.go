@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kura-secrets/kura/internal/fakecloud/sigv4"
 )
 
 const stsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -31,15 +33,15 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 		stsError(w, http.StatusBadRequest, "InvalidRequest", "expected a POST with a form body")
 		return
 	}
-	sig, fail := verifySigV4(r, body, "sts", s.lookup)
+	sig, fail := sigv4.Verify(r, body, "sts", s.lookup)
 	switch fail {
-	case sigMissing:
+	case sigv4.Missing:
 		stsError(w, http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token")
 		return
-	case sigUnknownKey, sigBadToken:
+	case sigv4.UnknownKey, sigv4.BadToken:
 		stsError(w, http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
 		return
-	case sigBadSignature:
+	case sigv4.BadSignature, sigv4.BadScope:
 		stsError(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
 		return
 	}

@@ -1,4 +1,7 @@
-package awslocal
+// Package sigv4 checks AWS Signature Version 4 on requests to the
+// loopback fakes of AWS services (awslocal's KMS and STS fronts, the
+// Secrets Manager fake), as the AWS SDKs sign them.
+package sigv4
 
 import (
 	"crypto/hmac"
@@ -11,32 +14,39 @@ import (
 	"strings"
 )
 
-// sigFailure says why a request's AWS Signature Version 4 was refused.
-type sigFailure int
+// Failure says why a request's signature was refused.
+type Failure int
 
+// The failures.
 const (
-	sigOK           sigFailure = iota
-	sigMissing                 // no Authorization header, or not SigV4
-	sigUnknownKey              // the access key id is not known
-	sigBadToken                // the session token does not go with the key
-	sigBadSignature            // the signature does not match
+	OK           Failure = iota
+	Missing              // no Authorization header, or not SigV4
+	UnknownKey           // the access key id is not known
+	BadToken             // the session token does not go with the key
+	BadScope             // the scope names another service or day
+	BadSignature         // the signature does not match
 )
 
-// signed is what a verified request says about its signer.
-type signed struct {
+// Credential is a known access key's secret and session token.
+type Credential struct {
+	SecretAccessKey, SessionToken string
+}
+
+// Signed is what a verified request says about its signer.
+type Signed struct {
 	AccessKeyID string
 	Region      string
 	Service     string
 }
 
-// verifySigV4 checks a request signed with AWS Signature Version 4 in the
-// Authorization header, as the SDKs sign KMS and STS calls, against the
-// known credentials. body is the request body, already read.
-func verifySigV4(r *http.Request, body []byte, service string, lookup func(id string) (credential, bool)) (signed, sigFailure) {
+// Verify checks a request signed with AWS Signature Version 4 in the
+// Authorization header against the known credentials. body is the
+// request body, already read.
+func Verify(r *http.Request, body []byte, service string, lookup func(id string) (Credential, bool)) (Signed, Failure) {
 	auth := r.Header.Get("Authorization")
 	const algo = "AWS4-HMAC-SHA256 "
 	if !strings.HasPrefix(auth, algo) {
-		return signed{}, sigMissing
+		return Signed{}, Missing
 	}
 	var credScope, signedHeaders, signature string
 	for _, f := range strings.Split(auth[len(algo):], ",") {
@@ -52,19 +62,19 @@ func verifySigV4(r *http.Request, body []byte, service string, lookup func(id st
 	}
 	parts := strings.Split(credScope, "/")
 	if len(parts) != 5 || parts[4] != "aws4_request" || signedHeaders == "" || signature == "" {
-		return signed{}, sigMissing
+		return Signed{}, Missing
 	}
-	s := signed{AccessKeyID: parts[0], Region: parts[2], Service: parts[3]}
+	s := Signed{AccessKeyID: parts[0], Region: parts[2], Service: parts[3]}
 	cred, ok := lookup(s.AccessKeyID)
 	if !ok {
-		return s, sigUnknownKey
+		return s, UnknownKey
 	}
 	if r.Header.Get("X-Amz-Security-Token") != cred.SessionToken {
-		return s, sigBadToken
+		return s, BadToken
 	}
 	amzDate := r.Header.Get("X-Amz-Date")
 	if s.Service != service || !strings.HasPrefix(amzDate, parts[1]) {
-		return s, sigBadSignature
+		return s, BadScope
 	}
 
 	var canon strings.Builder
@@ -92,9 +102,9 @@ func verifySigV4(r *http.Request, body []byte, service string, lookup func(id st
 	}
 	want := hex.EncodeToString(hmacSHA256(key, toSign))
 	if !hmac.Equal([]byte(want), []byte(signature)) {
-		return s, sigBadSignature
+		return s, BadSignature
 	}
-	return s, sigOK
+	return s, OK
 }
 
 func hmacSHA256(key []byte, data string) []byte {
