@@ -846,22 +846,7 @@ func TestPreserveAddRemove(t *testing.T) {
 		{"remove a map", unset(t, `["service"]["database"]["credentials"]`),
 			without("    credentials:", "      user:", "      password:")},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			docs, meta, err := Store{}.LoadEncrypted([]byte(text))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if docs[0], err = c.change(docs[0]); err != nil {
-				t.Fatal(err)
-			}
-			out, ok := EmitEncryptedPreserving([]byte(text), docs, meta)
-			if !ok {
-				t.Fatal("fell back")
-			}
-			if string(out) != c.want {
-				t.Errorf("got:\n%s\nwant:\n%s", out, c.want)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { checkChange(t, text, c.change, c.want) })
 	}
 }
 
@@ -894,21 +879,26 @@ func TestPreserveSequenceAddRemove(t *testing.T) {
 		{"remove the second element", unset(t, `["service"]["features"][1]`), strings.Replace(text, second, "", 1)},
 		{"append", set(t, `["service"]["features"][3]`, tree.Str(enc)), strings.Replace(text, last, last+"    - "+enc+"\n", 1)},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			docs, meta, err := Store{}.LoadEncrypted([]byte(text))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if docs[0], err = c.change(docs[0]); err != nil {
-				t.Fatal(err)
-			}
-			out, ok := EmitEncryptedPreserving([]byte(text), docs, meta)
-			if !ok {
-				t.Fatal("fell back")
-			}
-			if string(out) != c.want {
-				t.Errorf("got:\n%s\nwant:\n%s", out, c.want)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { checkChange(t, text, c.change, c.want) })
+	}
+}
+
+// checkChange applies change to the encrypted text's tree and checks that
+// the preserving writer gives want.
+func checkChange(t *testing.T, text string, change func(tree.Document) (tree.Document, error), want string) {
+	t.Helper()
+	docs, meta, err := Store{}.LoadEncrypted([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if docs[0], err = change(docs[0]); err != nil {
+		t.Fatal(err)
+	}
+	out, ok := EmitEncryptedPreserving([]byte(text), docs, meta)
+	if !ok {
+		t.Fatal("fell back")
+	}
+	if string(out) != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
 	}
 }
