@@ -19,6 +19,7 @@ import (
 type decryptFlags struct {
 	extract   string
 	ignoreMAC bool
+	strict    bool
 	order     string
 	// --output-type k8s-secret
 	secret       bool
@@ -31,6 +32,7 @@ type decryptFlags struct {
 func (f *decryptFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.extract, "extract", "", `print only the value at this path, such as '["db"]["hosts"][0]'`)
 	fs.BoolVar(&f.ignoreMAC, "ignore-mac", false, "do not check the file's MAC (decrypt a file that was changed after encryption)")
+	fs.BoolVar(&f.strict, "strict", false, "refuse (exit 25) what sops accepts with a warning: an encrypted comment that does not authenticate, a value whose text does not fit its type tag")
 	fs.StringVar(&f.order, "decryption-order", "", "comma-separated key types to try first, such as pgp,age (also SOPS_DECRYPTION_ORDER)")
 	fs.StringVar(&f.secretName, "name", "", "with --output-type k8s-secret: the Secret's name")
 	fs.StringVar(&f.secretNS, "namespace", "", "with --output-type k8s-secret: the Secret's namespace")
@@ -123,17 +125,13 @@ func (a *app) decryptJob(j *job, io *ioFlags, df *decryptFlags, order []keys.Typ
 	if path != nil {
 		read = []string{tree.FormatPath(path)}
 	}
-	if err := f.Decrypt(sopsfile.DecryptOptions{Sources: a.keySources(), Order: order, IgnoreMAC: df.ignoreMAC, ReadOnly: true}); err != nil {
+	if err := f.Decrypt(sopsfile.DecryptOptions{Sources: a.keySources(), Order: order, IgnoreMAC: df.ignoreMAC, ReadOnly: true, Strict: df.strict}); err != nil {
 		a.audit("decrypt", j.file, auditOutcome(err), nil, read...)
 		return err
 	}
 	a.audit("decrypt", j.file, "ok", &loaded{}, read...)
-	for _, p := range f.Warnings {
-		where := p
-		if where == "" {
-			where = "top level"
-		}
-		a.warnf("%s: %s: a comment did not decrypt and is shown as it is in the file (comments are not covered by the MAC)", displayName(j.file), where)
+	for _, w := range f.Warnings {
+		a.warnf("%s: %s (--strict refuses this)", displayName(j.file), w)
 	}
 	tree.DetachComments(f.Docs)
 	if df.secret {

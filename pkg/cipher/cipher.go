@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kura-secrets/kura/internal/secrethook"
 	"github.com/kura-secrets/kura/pkg/tree"
 )
 
@@ -55,6 +56,7 @@ func New(dataKey []byte) (*Cipher, error) {
 	if len(dataKey) != DataKeySize {
 		return nil, fmt.Errorf("the data key is %d bytes long, want %d", len(dataKey), DataKeySize)
 	}
+	secrethook.Saw(dataKey)
 	block, err := aes.NewCipher(dataKey)
 	if err != nil {
 		return nil, err
@@ -144,21 +146,32 @@ func (c *Cipher) seal(plaintext []byte, typ string, iv, aad []byte) string {
 // DecryptValue decrypts an ENC[...] string into a typed value. An empty
 // string decrypts to an empty string.
 func (c *Cipher) DecryptValue(s string, aad []byte) (tree.Value, error) {
+	v, _, err := c.DecryptValueChecked(s, aad)
+	return v, err
+}
+
+// DecryptValueChecked is DecryptValue that also reports whether the
+// plaintext is the canonical text of the value its type tag gives (see
+// IsCanonical). SOPS writers only write canonical text; anything else
+// means the type tag, not covered by the encryption, was changed (or the
+// writer was not SOPS-compatible).
+func (c *Cipher) DecryptValueChecked(s string, aad []byte) (v tree.Value, canonical bool, err error) {
 	if s == "" {
-		return tree.Str(""), nil
+		return tree.Str(""), true, nil
 	}
 	e, err := Parse(s)
 	if err != nil {
-		return tree.Value{}, err
+		return tree.Value{}, false, err
 	}
 	plaintext, err := c.open(e, aad)
 	if err != nil {
-		return tree.Value{}, err
+		return tree.Value{}, false, err
 	}
-	v, err := FromPlaintext(plaintext, e.Type)
+	v, err = FromPlaintext(plaintext, e.Type)
 	if err != nil {
-		return tree.Value{}, err
+		return tree.Value{}, false, err
 	}
+	canonical = IsCanonical(plaintext, v)
 	if len(e.IV) == IVSize && !c.forget {
 		// (Other IV sizes, from other writers, are read but not written.)
 		if c.ivs == nil {
@@ -167,7 +180,20 @@ func (c *Cipher) DecryptValue(s string, aad []byte) (tree.Value, error) {
 		k := ivKey{string(aad), e.Type, string(plaintext)}
 		c.ivs[k] = append(c.ivs[k], e.IV)
 	}
-	return v, nil
+	return v, canonical, nil
+}
+
+// IsCanonical reports whether plaintext is the canonical text of v, the
+// value FromPlaintext made of it: what a SOPS writer encrypts for v (and
+// what the MAC hashes). Strings and comments always are; "007" as an int,
+// "1" as a bool or "1e3" as a float are not.
+func IsCanonical(plaintext []byte, v tree.Value) bool {
+	switch v.Kind {
+	case tree.String, tree.Comment:
+		return true
+	}
+	var buf [64]byte
+	return string(v.AppendCanonical(buf[:0])) == string(plaintext)
 }
 
 func (c *Cipher) open(e Encrypted, aad []byte) ([]byte, error) {

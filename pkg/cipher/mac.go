@@ -3,9 +3,11 @@ package cipher
 import (
 	"crypto/sha512"
 	"encoding/hex"
+	"errors"
 	"hash"
 	"strings"
 
+	"github.com/kura-secrets/kura/internal/secrethook"
 	"github.com/kura-secrets/kura/pkg/tree"
 )
 
@@ -43,7 +45,9 @@ func (m *MAC) Add(v tree.Value) {
 
 // Sum returns the MAC as SOPS writes it: 128 upper-case hex digits.
 func (m *MAC) Sum() string {
-	return strings.ToUpper(hex.EncodeToString(m.h.Sum(nil)))
+	sum := strings.ToUpper(hex.EncodeToString(m.h.Sum(nil)))
+	secrethook.Saw([]byte(sum))
+	return sum
 }
 
 // EncryptMAC encrypts a MAC for the metadata, authenticated with the
@@ -51,6 +55,12 @@ func (m *MAC) Sum() string {
 func (c *Cipher) EncryptMAC(mac, lastModified string) (string, error) {
 	return c.Encrypt([]byte(mac), TypeString, []byte(lastModified))
 }
+
+// ErrMACType means the stored MAC's type tag is not str. The tag is not
+// authenticated, but sops reads the MAC as a value of that type and
+// compares it with a string: any other tag fails the check there, and
+// here.
+var ErrMACType = errors.New("the MAC's type tag is not str")
 
 // DecryptMAC decrypts the stored MAC. An empty stored MAC decrypts to the
 // empty string, which never matches a computed one.
@@ -62,9 +72,13 @@ func (c *Cipher) DecryptMAC(enc, lastModified string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if e.Type != TypeString {
+		return "", ErrMACType
+	}
 	p, err := c.open(e, []byte(lastModified))
 	if err != nil {
 		return "", err
 	}
+	secrethook.Saw(p)
 	return string(p), nil
 }

@@ -21,7 +21,10 @@ func (m *Metadata) ToTree() []tree.Item {
 			add(name, tree.Str(v))
 		}
 	}
-	if len(m.KeyGroups) == 1 {
+	if len(m.KeyGroups) == 1 && len(m.KeyGroups[0]) > 0 {
+		// (a single empty group, which only a hand-edited key_groups
+		// holds, stays a key_groups entry: the flat form of it would be
+		// no keys at all)
 		for _, t := range typesByName {
 			if l := stanzaList(m.KeyGroups[0], t); len(l) > 0 {
 				add(string(t), tree.ListV(l))

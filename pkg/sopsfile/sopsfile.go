@@ -33,9 +33,30 @@ type File struct {
 
 	dataKey []byte
 	cipher  *cipher.Cipher
-	// Warnings lists the key paths of comments that did not decrypt and
-	// were kept as they are.
-	Warnings []string
+	// Warnings lists what Decrypt accepted, as sops does, but a careful
+	// reader should know: comments that do not authenticate (kept as they
+	// are in the file) and values whose text is not the canonical form of
+	// their type tag. DecryptOptions.Strict turns the first into an error.
+	Warnings []Warning
+}
+
+// Warning is something Decrypt accepted but reports. It names a place in
+// the file, never a value.
+type Warning struct {
+	// Path is the key path in --extract syntax; empty for the top level.
+	Path string
+	// Msg says what is wrong, without any value's content.
+	Msg string
+}
+
+// String formats the warning as PATH: message, with "top level" for the
+// empty path.
+func (w Warning) String() string {
+	p := w.Path
+	if p == "" {
+		p = "top level"
+	}
+	return p + ": " + w.Msg
 }
 
 // ErrNotSOPS matches the load failures that mean the data is not a SOPS
@@ -106,6 +127,11 @@ type DecryptOptions struct {
 	// exec-env...): the cipher then does not remember each value's IV,
 	// which costs a copy of every key path and plaintext.
 	ReadOnly bool
+	// Strict refuses, with CodeErrorDecryptingTree, what sops accepts and
+	// Decrypt otherwise only reports in File.Warnings: an encrypted
+	// comment that does not authenticate, and a value whose text is not
+	// the canonical form of its type tag.
+	Strict bool
 }
 
 // Decrypt recovers the data key and decrypts every value in place, then
@@ -115,7 +141,7 @@ func (f *File) Decrypt(opts DecryptOptions) error {
 	if err != nil {
 		return &Error{Code: CodeCouldNotRetrieveKey, Err: err, Hint: keys.RecoverHint(err)}
 	}
-	return f.decryptWithKey(dataKey, opts.IgnoreMAC, !opts.ReadOnly)
+	return f.decryptKey(dataKey, opts.IgnoreMAC, !opts.ReadOnly, opts.Strict)
 }
 
 // DecryptWithKey decrypts with a data key already recovered.
@@ -124,12 +150,17 @@ func (f *File) DecryptWithKey(dataKey []byte, ignoreMAC bool) error {
 }
 
 func (f *File) decryptWithKey(dataKey []byte, ignoreMAC, remember bool) error {
+	return f.decryptKey(dataKey, ignoreMAC, remember, false)
+}
+
+func (f *File) decryptKey(dataKey []byte, ignoreMAC, remember, strict bool) error {
 	c, err := cipher.New(dataKey)
 	if err != nil {
 		return &Error{Code: CodeCouldNotRetrieveKey, Err: err}
 	}
 	c.RememberIVs(remember)
 	w := newWalker(f.selector(), c, true)
+	w.strict = strict
 	// A Cipher that remembers IVs is not safe for concurrent use: only a
 	// file that is just read is decrypted on every core.
 	w.deferred = !remember
@@ -149,9 +180,10 @@ func (f *File) decryptWithKey(dataKey []byte, ignoreMAC, remember bool) error {
 		}
 	}
 	if w.deferred && !w.finish() {
-		// A value does not decrypt: walk again, one value at a time, to
-		// name it.
+		// A value does not decrypt, or has a form to report: walk
+		// again, one value at a time, to name it.
 		w = newWalker(f.selector(), c, true)
+		w.strict = strict
 		for _, doc := range f.Docs {
 			if err := w.document(doc); err != nil {
 				return err
@@ -168,22 +200,16 @@ func (f *File) decryptWithKey(dataKey []byte, ignoreMAC, remember bool) error {
 		return &Error{Code: CodeMACMismatch, Err: errors.New("cannot decrypt the MAC: the file's MAC or lastmodified was changed, or the MAC was written with another data key")}
 	}
 	if computed := w.mac.Sum(); stored != computed {
+		// Neither MAC is printed: each is a hash of the values, which the
+		// file keeps encrypted.
+		what := "the values do not give the file's MAC"
 		if stored == "" {
-			stored = "no MAC"
+			what = "the file has no MAC"
 		}
-		return &Error{Code: CodeMACMismatch, Err: fmt.Errorf("MAC mismatch: the file has %s, its values give %s; the file was changed after it was encrypted", shortMAC(stored), shortMAC(computed)),
+		return &Error{Code: CodeMACMismatch, Err: errors.New("MAC mismatch: " + what + "; the file was changed after it was encrypted"),
 			Hint: "use --ignore-mac to decrypt anyway"}
 	}
 	return nil
-}
-
-// shortMAC abbreviates a MAC for messages; the full digests say nothing
-// more to a person.
-func shortMAC(m string) string {
-	if len(m) > 16 {
-		return m[:16] + "…"
-	}
-	return m
 }
 
 func (f *File) selector() *rules.Selector {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -35,9 +36,11 @@ type walker struct {
 	levels        []int
 	commentsMatch int
 
-	// warnings collects comments that could not be decrypted; they are
-	// left as they are, as sops leaves them.
-	warnings []string
+	// warnings collects comments that could not be decrypted (left as
+	// they are, as sops leaves them) and values whose text is not the
+	// canonical form of their type; strict makes them errors instead.
+	warnings []Warning
+	strict   bool
 
 	// deferred collects the values to decrypt instead of decrypting
 	// them, so that finish can decrypt them on every core: the MAC is
@@ -45,6 +48,9 @@ type walker struct {
 	deferred bool
 	jobs     []decryptJob
 	aads     []byte // the jobs' additional data, one after another
+	// comments are the comments decrypted so far (they are decrypted
+	// during the walk), with their ENC text.
+	comments []decryptJob
 	macs     []macEntry
 }
 
@@ -56,6 +62,13 @@ type decryptJob struct {
 	aadStart int
 	aadEnd   int
 }
+
+// Messages of warnings and --strict errors. They name the type at most,
+// never a value.
+const (
+	msgComment      = "does not authenticate (changed after encryption, or written in clear); it is shown as it is in the file, as sops does: comments are not covered by the MAC"
+	msgNonCanonical = "the decrypted text is not what a SOPS writer encrypts for its type tag %q: the tag (which is not authenticated) or the value was changed after encryption"
+)
 
 // macEntry is a value the MAC covers, in document order.
 type macEntry struct {
@@ -117,11 +130,13 @@ func (w *walker) seeComment(text string) bool {
 
 func (w *walker) mapItems(items []tree.Item) error {
 	w.pushLevel()
+	comments := 0
 	for i := range items {
 		it := &items[i]
 		if it.IsComment() {
+			comments++
 			self := w.seeComment(it.Key.Str)
-			if err := w.comment(&it.Key, self); err != nil {
+			if err := w.comment(&it.Key, self, comments); err != nil {
 				return err
 			}
 			continue
@@ -158,11 +173,13 @@ func (w *walker) mapItems(items []tree.Item) error {
 
 func (w *walker) listElems(elems []tree.Value) error {
 	w.pushLevel()
+	comments := 0
 	for i := range elems {
 		e := &elems[i]
 		if e.Kind == tree.Comment {
+			comments++
 			self := w.seeComment(e.Str)
-			if err := w.comment(e, self); err != nil {
+			if err := w.comment(e, self, comments); err != nil {
 				return err
 			}
 			continue
@@ -232,9 +249,17 @@ func (w *walker) decryptLeaf(v *tree.Value) error {
 		if v.Kind != tree.String {
 			return w.fail(CodeErrorDecryptingTree, fmt.Errorf("expected an encrypted value, found a plain %s", v.Kind))
 		}
-		dv, err := w.c.DecryptValue(v.Str, w.additional())
+		typ := typeTag(v.Str)
+		dv, canonical, err := w.c.DecryptValueChecked(v.Str, w.additional())
 		if err != nil {
 			return w.fail(CodeErrorDecryptingTree, err)
+		}
+		if !canonical {
+			err := fmt.Errorf(msgNonCanonical, typ)
+			if w.strict {
+				return w.fail(CodeErrorDecryptingTree, fmt.Errorf("%w (--strict)", err))
+			}
+			w.warnings = append(w.warnings, Warning{Path: formatPath(w.path), Msg: err.Error()})
 		}
 		if dv.Kind == tree.Comment {
 			// sops 3.13.2 writes a comment inside a YAML sequence as an
@@ -252,8 +277,9 @@ func (w *walker) decryptLeaf(v *tree.Value) error {
 }
 
 // comment encrypts or decrypts a comment in place. self says whether the
-// comment matches the comment selector itself.
-func (w *walker) comment(c *tree.Value, self bool) error {
+// comment matches the comment selector itself; n is its number among the
+// comments of its map or list, from 1, to name it in messages.
+func (w *walker) comment(c *tree.Value, self bool, n int) error {
 	if !w.sel.Encrypt(w.keyMatch, w.commentsMatch, self) {
 		return nil
 	}
@@ -261,9 +287,22 @@ func (w *walker) comment(c *tree.Value, self bool) error {
 		dv, err := w.c.DecryptValue(c.Str, w.additional())
 		if err != nil {
 			// Comments are not covered by the MAC and older writers left
-			// them in clear: keep the text and warn, as sops does.
-			w.warnings = append(w.warnings, formatPath(w.path))
+			// them in clear: keep the text and warn, as sops does, or
+			// refuse the file with --strict.
+			msg := fmt.Sprintf("comment %d %s", n, msgComment)
+			if w.strict {
+				where := ""
+				if len(w.path) == 0 {
+					where = " at the top level"
+				}
+				return w.fail(CodeErrorDecryptingTree, fmt.Errorf("comment %d%s does not authenticate: it was changed after encryption, or written in clear (--strict)", n, where))
+			}
+			w.warnings = append(w.warnings, Warning{Path: formatPath(w.path), Msg: msg})
 			return nil
+		}
+		if w.deferred {
+			// kept to put it back if a value makes finish walk again
+			w.comments = append(w.comments, decryptJob{v: c, enc: c.Str})
 		}
 		text, _ := dv.Canonical()
 		*c = tree.CommentV(text, c.Inline)
@@ -295,18 +334,30 @@ func (w *walker) finish() bool {
 	}
 	var failed atomic.Bool
 	var wg sync.WaitGroup
+	// A worker's panic goes on in this goroutine, where kura's main
+	// recovers it: left to the runtime, it would print the panic value,
+	// which might hold a decrypted value.
+	var panicOnce sync.Once
+	var panicked any
 	chunk := (len(w.jobs) + workers - 1) / workers
 	for start := 0; start < len(w.jobs); start += chunk {
 		jobs := w.jobs[start:min(start+chunk, len(w.jobs))]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					failed.Store(true)
+					panicOnce.Do(func() { panicked = r })
+				}
+			}()
 			for _, j := range jobs {
 				if failed.Load() {
 					return
 				}
-				dv, err := w.c.DecryptValue(j.enc, w.aads[j.aadStart:j.aadEnd])
-				if err != nil {
+				dv, canonical, err := w.c.DecryptValueChecked(j.enc, w.aads[j.aadStart:j.aadEnd])
+				if err != nil || !canonical {
+					// (a value to report is named by the sequential walk)
 					failed.Store(true)
 					return
 				}
@@ -315,9 +366,15 @@ func (w *walker) finish() bool {
 		}()
 	}
 	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 	if failed.Load() {
 		for _, j := range w.jobs {
 			*j.v = tree.Str(j.enc)
+		}
+		for _, j := range w.comments {
+			j.v.Str = j.enc
 		}
 		return false
 	}
@@ -332,6 +389,20 @@ func (w *walker) finish() bool {
 		}
 	}
 	return true
+}
+
+// typeTag returns the type field of an ENC[...] string, for messages: a
+// short tag name, or "?" for anything else.
+func typeTag(s string) string {
+	i := strings.LastIndex(s, ",type:")
+	if i < 0 {
+		return "?"
+	}
+	t := strings.TrimSuffix(s[i+len(",type:"):], "]")
+	if len(t) > 10 || strings.ContainsAny(t, "]\n") {
+		return "?"
+	}
+	return t
 }
 
 // countLeaves counts the scalar values of a tree, for sizing.
