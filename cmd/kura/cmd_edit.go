@@ -107,15 +107,27 @@ func (a *app) privateDir() (string, error) {
 		if st, err := os.Stat(base); err != nil || !st.IsDir() {
 			continue
 		}
-		dir, err := os.MkdirTemp(base, "kura-edit-")
+		dir, err := os.MkdirTemp(base, privateDirPrefix)
 		if err != nil {
 			lastErr = err
 			continue
 		}
-		if err := os.Chmod(dir, 0o700); err != nil {
+		if err := os.Chmod(dir, 0o700); err != nil { // #nosec G302 -- a directory: 0700 is owner-only
 			os.RemoveAll(dir)
 			lastErr = err
 			continue
+		}
+		// Locked while kura lives, so that a later kura can tell the
+		// directories of killed runs, and remove their plaintext.
+		if err := holdPrivateDir(dir); err != nil {
+			os.RemoveAll(dir)
+			lastErr = err
+			continue
+		}
+		if stale := removeStaleDirs(base); len(stale) == 1 {
+			fmt.Fprintf(a.stderr, "kura: removed %s, left behind by a kura that was killed\n", stale[0])
+		} else if len(stale) > 1 {
+			fmt.Fprintf(a.stderr, "kura: removed %d temporary directories in %s, left behind by kura runs that were killed\n", len(stale), base)
 		}
 		return dir, nil
 	}
@@ -280,10 +292,14 @@ func (a *app) edit(e *editFlags, file string) error {
 	if err != nil {
 		return inFile(displayName(file), &sopsfile.Error{Code: sopsfile.CodeErrorDumpingTree, Err: err})
 	}
-	if err := os.WriteFile(tmp, plain, 0o600); err != nil {
-		return err
+	if err := writeEditorFile(tmp, plain); err != nil {
+		return inFile(displayName(file), err)
 	}
 	text, docs, changed, err := a.editLoop(s, argv, tmp, plain, store)
+	// The plaintext texts are cleared when done with (the values in the
+	// tree are Go strings, which cannot be).
+	clear(plain)
+	defer clear(text)
 	if err != nil {
 		return inFile(displayName(file), err)
 	}
@@ -298,6 +314,19 @@ func (a *app) edit(e *editFlags, file string) error {
 	}
 	if _, err := l.save(file); err != nil {
 		return inFile(displayName(file), err)
+	}
+	return nil
+}
+
+// writeEditorFile writes the text the editor opens. A failure (the
+// memory file system full) is exit 3, and the file is unchanged.
+func writeEditorFile(tmp string, text []byte) error {
+	if err := os.WriteFile(tmp, text, 0o600); err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return &sopsfile.Error{Code: sopsfile.CodeCouldNotWriteOutput, Err: fmt.Errorf("cannot write the temporary file for the editor: %w; the file is unchanged", err)}
 	}
 	return nil
 }
@@ -359,7 +388,7 @@ func (a *app) editNew(e *editFlags, s *editSession, argv []string, file, tmp str
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(tmp, example, 0o600); err != nil {
+	if err := writeEditorFile(tmp, example); err != nil {
 		return err
 	}
 	text, docs, changed, err := a.editLoop(s, argv, tmp, example, store)

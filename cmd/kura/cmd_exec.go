@@ -149,6 +149,9 @@ func (a *app) openForExec(command string, f *execFlags, file string) (*loaded, e
 		return nil, inFile(displayName(file), err)
 	}
 	tree.DetachComments(l.file.Docs)
+	// The values are out; the data key is not needed while the command
+	// runs.
+	l.file.Forget()
 	return l, nil
 }
 
@@ -320,7 +323,9 @@ func (a *app) execFile(f *execFlags, file string, argv []string) error {
 	path := filepath.Join(dir, name)
 	var feed *fifoFeed
 	if f.noFIFO || !haveFIFO {
-		if err := os.WriteFile(path, plain, 0o600); err != nil {
+		err := os.WriteFile(path, plain, 0o600)
+		clear(plain)
+		if err != nil {
 			return &sopsfile.Error{Code: sopsfile.CodeCouldNotWriteOutput, Err: unwrapPathError(err)}
 		}
 	} else {

@@ -84,7 +84,8 @@ func intIDs(ids []uint32) []int {
 }
 
 // fifoFeed writes plaintext into a named pipe once: a FIFO passes its
-// data to its first reader.
+// data to its first reader. The plaintext is cleared once written (or
+// once the writer gives up).
 type fifoFeed struct {
 	path string
 	done chan struct{}
@@ -97,6 +98,7 @@ func newFIFOFeed(path string, data []byte) (*fifoFeed, error) {
 	f := &fifoFeed{path: path, done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
+		defer clear(data)
 		// Opening for writing waits for a reader.
 		w, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {

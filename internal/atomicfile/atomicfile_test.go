@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -82,5 +83,56 @@ func TestWriteThroughSymlink(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "missing")); string(b) != "x" {
 		t.Errorf("dangling link target holds %q", b)
+	}
+}
+
+func TestStaleTemporaryFilesRemoved(t *testing.T) {
+	if !canLock {
+		t.Skip("no flock here: stale temporary files are left alone")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f.yaml")
+	os.WriteFile(p, []byte("old"), 0o640)
+	stale := filepath.Join(dir, TempPrefix("f.yaml")+"123")
+	os.WriteFile(stale, []byte("half"), 0o600)
+	// One being written: its writer holds the lock.
+	busy, err := os.CreateTemp(dir, TempPrefix("f.yaml")+"*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	lock(busy)
+	// Another file's, and a name that only looks alike, stay.
+	other := filepath.Join(dir, TempPrefix("g.yaml")+"456")
+	os.WriteFile(other, []byte("g"), 0o600)
+	alike := filepath.Join(dir, TempPrefix("f.yaml")+"notes")
+	os.WriteFile(alike, []byte("mine"), 0o600)
+
+	if err := Write(p, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the stale temporary file is still there (%v)", err)
+	}
+	for _, keep := range []string{busy.Name(), other, alike} {
+		if _, err := os.Stat(keep); err != nil {
+			t.Errorf("%s was removed: %v", filepath.Base(keep), err)
+		}
+	}
+	if b, _ := os.ReadFile(p); string(b) != "new" {
+		t.Errorf("content %q", b)
+	}
+}
+
+func TestErrorsSayTheFileIsUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	// A parent that is a file: nothing can be created under it.
+	os.WriteFile(filepath.Join(dir, "file"), []byte("x"), 0o600)
+	err := Write(filepath.Join(dir, "file", "new.yaml"), []byte("x"), 0o600)
+	if err == nil || strings.Contains(err.Error(), dir) {
+		t.Errorf("error %v: want one that does not repeat the path", err)
+	}
+	if err := Write(dir, []byte("x"), 0o600); err == nil || err.Error() != "not a regular file" {
+		t.Errorf("error %v", err)
 	}
 }

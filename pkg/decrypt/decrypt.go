@@ -97,6 +97,9 @@ func decryptDocs(data []byte, store format.Store, f format.Format) ([]tree.Docum
 	if err := file.Decrypt(sopsfile.DecryptOptions{Sources: sources, ReadOnly: true}); err != nil {
 		return nil, fmt.Errorf("decrypt: %w", err)
 	}
+	// A library runs inside long-lived programs: the data key is zeroed
+	// once the values are out.
+	file.Forget()
 	tree.DetachComments(file.Docs)
 	return file.Docs, nil
 }

@@ -208,3 +208,13 @@ func (f *File) SameEncryption(opts EncryptOptions) bool {
 	}
 	return r == f.Meta.Rules && t == f.Meta.ShamirThreshold && sameGroups(f.Meta.KeyGroups, opts.Groups)
 }
+
+// Forget zeroes the data key the file holds and drops its cipher, for a
+// caller done with the file's secrets (a read that ends, a command that
+// runs on with the plaintext handed over). The file can then no longer
+// be written back. The AES key schedule inside the dropped cipher
+// belongs to crypto/aes, which offers no way to clear it.
+func (f *File) Forget() {
+	clear(f.dataKey)
+	f.dataKey, f.cipher = nil, nil
+}

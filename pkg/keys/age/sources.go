@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kura-secrets/kura/internal/keyperm"
 	"github.com/kura-secrets/kura/internal/shellwords"
 
 	"filippo.io/age"
@@ -34,7 +35,7 @@ func (i *Identities) listSources() []source {
 	if path := env.getenv(SSHKeyFileEnv); path != "" {
 		name := SSHKeyFileEnv + "=" + path
 		add(name, false, func(string) ([]age.Identity, error) {
-			return one(sshKeyFile(name, path, env.Terminal))
+			return one(sshKeyFile(name, path, env.Terminal, env.Stderr))
 		})
 	}
 	if cmd := env.getenv(SSHKeyCmdEnv); cmd != "" {
@@ -55,7 +56,7 @@ func (i *Identities) listSources() []source {
 				if _, err := os.Stat(path); err != nil {
 					return nil, nil
 				}
-				return one(sshKeyFile(path, path, env.Terminal))
+				return one(sshKeyFile(path, path, env.Terminal, env.Stderr))
 			})
 		}
 	}
@@ -67,7 +68,7 @@ func (i *Identities) listSources() []source {
 	if path := env.getenv(KeyFileEnv); path != "" {
 		name := KeyFileEnv + "=" + path
 		add(name, false, func(string) ([]age.Identity, error) {
-			text, err := readIdentityFile(name, path)
+			text, err := readIdentityFile(name, path, env.Stderr)
 			if err != nil {
 				return nil, err
 			}
@@ -85,7 +86,7 @@ func (i *Identities) listSources() []source {
 	}
 	if path := env.KeysPath(); path != "" {
 		add(path, false, func(string) ([]age.Identity, error) {
-			text, err := readIdentityFile(path, path)
+			text, err := readIdentityFile(path, path, env.Stderr)
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, nil
 			}
@@ -112,14 +113,19 @@ func identityText(name, where, text string, words bool, term Terminal, ui *plugi
 	return ids, nil
 }
 
-// readIdentityFile reads an identity file, up to the size age accepts.
-func readIdentityFile(name, path string) (string, error) {
+// readIdentityFile reads an identity file, up to the size age accepts. A
+// file others may read gets a warning on stderr.
+func readIdentityFile(name, path string, stderr io.Writer) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", name, pathless(err))
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil {
+		keyperm.Check(path, st, stderr)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxIdentityFile+1))
+	defer clear(b)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", name, pathless(err))
 	}

@@ -3,21 +3,28 @@ package age
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"filippo.io/age"
 	"filippo.io/age/agessh"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/kura-secrets/kura/internal/keyperm"
 )
 
 // sshKeyFile loads the SSH private key at path as an identity. An
 // encrypted key becomes an identity that asks for its passphrase only when a
 // stanza is addressed to it; its public key comes from the key file (OpenSSH
-// format) or else from path.pub, as with ssh-keygen.
-func sshKeyFile(name, path string, term Terminal) (age.Identity, error) {
+// format) or else from path.pub, as with ssh-keygen. A key file others may
+// read gets a warning on stderr.
+func sshKeyFile(name, path string, term Terminal, stderr io.Writer) (age.Identity, error) {
 	pem, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if st, err := os.Stat(path); err == nil {
+		keyperm.Check(path, st, stderr)
 	}
 	id, err := agessh.ParseIdentity(pem)
 	if missing, ok := errors.AsType[*ssh.PassphraseMissingError](err); ok {
@@ -46,6 +53,9 @@ func sshKeyFile(name, path string, term Terminal) (age.Identity, error) {
 		}
 		return e, nil
 	}
+	// The identity holds the parsed key; the PEM text is not needed any
+	// more (an encrypted key, above, keeps it to decrypt it later).
+	clear(pem)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a usable SSH private key: %w", name, err)
 	}

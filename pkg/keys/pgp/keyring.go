@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kura-secrets/kura/internal/keyperm"
 	"github.com/kura-secrets/kura/internal/terminal"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -39,9 +40,13 @@ type keyFile struct {
 // loadKeyFile reads path. A legacy keyring that does not exist is no
 // error (optional), it simply holds no keys; a file the user named must
 // exist.
-func loadKeyFile(name, path string, optional bool) *keyFile {
+//
+// A file holding a secret key that others may read gets a warning on
+// stderr; the text read is cleared once parsed.
+func loadKeyFile(name, path string, optional bool, stderr io.Writer) *keyFile {
 	kf := &keyFile{name: name}
-	data, err := readLimited(path)
+	data, st, err := readLimited(path)
+	defer clear(data)
 	if optional && errors.Is(err, fs.ErrNotExist) {
 		return kf
 	}
@@ -53,23 +58,45 @@ func loadKeyFile(name, path string, optional bool) *keyFile {
 	if err != nil {
 		kf.err = fmt.Errorf("%s: %w", name, err)
 	}
+	if holdsSecretKey(kf.entities) {
+		keyperm.Check(path, st, stderr)
+	}
 	return kf
 }
 
-func readLimited(path string) ([]byte, error) {
+// holdsSecretKey reports whether any key in list has secret key material.
+func holdsSecretKey(list openpgp.EntityList) bool {
+	for _, e := range list {
+		if e.PrivateKey != nil {
+			return true
+		}
+		for _, sub := range e.Subkeys {
+			if sub.PrivateKey != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func readLimited(path string) ([]byte, fs.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, pathless(err)
+		return nil, nil, pathless(err)
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, pathless(err)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
 	if err != nil {
-		return nil, pathless(err)
+		return nil, nil, pathless(err)
 	}
 	if len(b) > maxKeyFile {
-		return nil, errors.New("file too large for a key file")
+		return nil, nil, errors.New("file too large for a key file")
 	}
-	return b, nil
+	return b, st, nil
 }
 
 // pathless drops the path from a file error whose message already names
@@ -180,7 +207,7 @@ func (s *Source) keyFiles() []*keyFile {
 	if s.files == nil {
 		s.files = []*keyFile{}
 		for _, p := range s.env.keyFiles() {
-			s.files = append(s.files, loadKeyFile(KeyFileEnv+"="+p, p, false))
+			s.files = append(s.files, loadKeyFile(KeyFileEnv+"="+p, p, false, s.env.Stderr))
 		}
 	}
 	return s.files
@@ -195,7 +222,7 @@ func (s *Source) legacyRing(name string) *keyFile {
 	var kf *keyFile
 	if home := s.env.gnupgHome(); home != "" {
 		path := filepath.Join(home, name)
-		kf = loadKeyFile(path, path, true)
+		kf = loadKeyFile(path, path, true, s.env.Stderr)
 	}
 	if s.legacy == nil {
 		s.legacy = map[string]*keyFile{}

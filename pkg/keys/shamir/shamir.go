@@ -14,6 +14,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+
+	"github.com/kura-secrets/kura/internal/secrethook"
 )
 
 // mul multiplies in GF(2^8) with the AES polynomial x^8+x^4+x^3+x+1,
@@ -75,6 +77,9 @@ func Split(secret []byte, parts, threshold int) ([][]byte, error) {
 		}
 	}
 	clear(coeffs)
+	for _, sh := range shares {
+		secrethook.Saw(sh)
+	}
 	return shares, nil
 }
 
@@ -93,6 +98,7 @@ func Combine(shares [][]byte) ([]byte, error) {
 	xs := make([]byte, len(shares))
 	seen := map[byte]bool{}
 	for i, s := range shares {
+		secrethook.Saw(s)
 		if len(s) != n {
 			return nil, errors.New("shares have different lengths")
 		}

@@ -1,0 +1,5 @@
+//go:build unix
+
+package keyperm
+
+const unixModes = true
