@@ -48,8 +48,14 @@ of it. See docs/git.md.`,
 
 func (a *app) gitInstallCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:     "install",
-		Short:   "Register kura's diff and merge drivers, pre-commit hook and .gitattributes lines",
+		Use:   "install",
+		Short: "Register kura's diff and merge drivers, pre-commit hook and .gitattributes lines",
+		Long: `Register in the current repository's .git/config the kura diff driver
+(git diff shows decrypted values to whoever holds a key) and merge driver
+(SOPS files merge key by key), install a pre-commit hook that runs kura
+scan --staged, and list in .gitattributes the tracked files that are
+encrypted or that .sops.yaml says must be. Run it again after adding
+encrypted files; it changes only what it wrote itself.`,
 		Example: "  kura git install",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -63,8 +69,11 @@ func (a *app) gitInstallCommand() *cobra.Command {
 
 func (a *app) gitUninstallCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:     "uninstall",
-		Short:   "Remove what kura git install set up",
+		Use:   "uninstall",
+		Short: "Remove what kura git install set up",
+		Long: `Remove the diff and merge drivers from .git/config, the pre-commit hook
+kura installed, and kura's lines of .gitattributes. A hook or attributes
+written by someone else are left as they are.`,
 		Example: "  kura git uninstall",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -180,13 +189,13 @@ func installHook(repo *gitrepo.Repo, self string) (string, error) {
 	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return "", &sopsfile.Error{Code: sopsfile.CodeGeneric, Err: unwrapPathError(err)}
 	}
-	if err := os.MkdirAll(hooks, 0o755); err != nil {
+	if err := os.MkdirAll(hooks, 0o755); err != nil { // #nosec G301 -- Git's own mode for its hooks directory; it holds no secret
 		return "", &sopsfile.Error{Code: sopsfile.CodeCouldNotWriteOutput, Err: unwrapPathError(err)}
 	}
 	if err := atomicfile.Write(path, []byte(want), 0o755); err != nil {
 		return "", &sopsfile.Error{Code: sopsfile.CodeCouldNotWriteOutput, Err: unwrapPathError(err)}
 	}
-	if err := os.Chmod(path, 0o755); err != nil {
+	if err := os.Chmod(path, 0o755); err != nil { // #nosec G302 -- a hook must be executable; it holds no secret
 		return "", &sopsfile.Error{Code: sopsfile.CodeCouldNotWriteOutput, Err: unwrapPathError(err)}
 	}
 	return "installed the pre-commit hook " + path, nil

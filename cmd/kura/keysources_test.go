@@ -171,10 +171,20 @@ func TestKeySourceScripts(t *testing.T) {
 		"KMS_DIR":        filepath.Dir(kmsBin),
 	}
 
+	// The fakes' credentials are secrets too (hygiene_test.go).
+	credentials := []secretRecord{
+		{profileSecret, "AWS profile secret"},
+		{awslocal.SecretAccessKey, "AWS secret access key"},
+		{gcp.Token, "GCP access token"},
+		{vault.Token, "Vault token"},
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                filepath.Join("testdata", "keysources"),
 		RequireUniqueNames: true,
 		Setup: func(e *testscript.Env) error {
+			if err := setupHygiene(e, keysDir, credentials); err != nil {
+				return err
+			}
 			if err := setupScript(e, keysDir); err != nil {
 				return err
 			}

@@ -43,7 +43,7 @@ import (
 // os.Args[0] it runs the package's tests as usual.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"kura": main,
+		"kura": kuraUnderTest, // main, checked for secrets (hygiene_test.go)
 		// The companion runs from the test binary as it runs from its own.
 		"kura-kms":   func() { os.Exit(kurakms.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, "test")) },
 		"keycmd":     keycmd,
@@ -105,6 +105,9 @@ func TestScript(t *testing.T) {
 		Dir:                "testdata",
 		RequireUniqueNames: true,
 		Setup: func(e *testscript.Env) error {
+			if err := setupHygiene(e, keysDir, nil); err != nil {
+				return err
+			}
 			if err := setupScript(e, keysDir); err != nil {
 				return err
 			}
@@ -279,7 +282,9 @@ func cmdSSHKeygen(ts *testscript.TestScript, neg bool, args []string) {
 	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub)))
 	dir := ts.MkAbs(args[0])
 	ts.Check(os.MkdirAll(dir, 0o700))
-	ts.Check(os.WriteFile(filepath.Join(dir, "id_ed25519"), pem.EncodeToMemory(block), 0o600))
+	pemKey := pem.EncodeToMemory(block)
+	addScriptSecrets(ts, "key sshkeygen made", secretLines(pemKey)...)
+	ts.Check(os.WriteFile(filepath.Join(dir, "id_ed25519"), pemKey, 0o600))
 	ts.Check(os.WriteFile(filepath.Join(dir, "id_ed25519.pub"), []byte(line+" kura-test\n"), 0o644))
 	ts.Setenv("SSH_PUB", line)
 }
@@ -853,6 +858,11 @@ func cmdMkvalues(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		ts.Fatalf("mkvalues: no format for %s", args[1])
 	}
+	values := make([]string, n)
+	for i := range values {
+		values[i] = fmt.Sprintf("value-%03d", i+1)
+	}
+	addScriptSecrets(ts, "value mkvalues wrote", values...)
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(b.String()), 0o644))
 }
 

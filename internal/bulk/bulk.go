@@ -142,13 +142,29 @@ func Run[R any](targets []Target, workers int, stop <-chan struct{}, fn func(Tar
 	}
 	next := make(chan int)
 	var wg sync.WaitGroup
+	// A panic in fn goes on in this goroutine, where kura's main recovers
+	// it: left to the runtime, it would print the panic value, which
+	// might hold a decrypted value.
+	var panicMu sync.Mutex
+	var panicked any
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i], ran[i] = fn(targets[i]), true
-				close(done[i])
+				func() {
+					defer func() {
+						if r := recover(); r != nil {
+							panicMu.Lock()
+							if panicked == nil {
+								panicked = r
+							}
+							panicMu.Unlock()
+						}
+						close(done[i])
+					}()
+					results[i], ran[i] = fn(targets[i]), true
+				}()
 			}
 		}()
 	}
@@ -167,6 +183,12 @@ func Run[R any](targets []Target, workers int, stop <-chan struct{}, fn func(Tar
 	}()
 	for i, t := range targets {
 		<-done[i]
+		panicMu.Lock()
+		p := panicked
+		panicMu.Unlock()
+		if p != nil {
+			panic(p)
+		}
 		report(t, results[i], ran[i])
 	}
 	wg.Wait()

@@ -120,7 +120,9 @@ func RunKRM(in []byte, open func(path string) ([]Entry, error)) ([]byte, error) 
 	if err := enc.Encode(&list); err != nil {
 		return nil, err
 	}
-	enc.Close()
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
 	return b.Bytes(), nil
 }
 

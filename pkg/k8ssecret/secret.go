@@ -183,7 +183,9 @@ func Render(opts Options, entries []Entry) ([]byte, error) {
 	if err := enc.Encode(n); err != nil {
 		return nil, err
 	}
-	enc.Close()
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
 	return b.Bytes(), nil
 }
 

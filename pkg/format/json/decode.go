@@ -63,7 +63,7 @@ func decode(data []byte) (tree.Document, error) {
 	// string (a copy of a whole large file is one long uninterruptible
 	// move that stalls the garbage collector); every string it keeps is
 	// cloned, so the tree never shares memory with data.
-	d := &decoder{src: unsafe.String(unsafe.SliceData(data), len(data))}
+	d := &decoder{src: unsafe.String(unsafe.SliceData(data), len(data))} // #nosec G103 -- read only, and what is kept is cloned (above)
 	d.skipSpace()
 	if d.pos == len(d.src) {
 		return nil, errors.New("the input is empty")

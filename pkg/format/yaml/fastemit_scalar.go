@@ -117,7 +117,7 @@ func (e *fastEmitter) str(s string, inSeq bool) bool {
 	}
 	e.writeIndicator("|", true, false, false)
 	if s[0] == ' ' || s[0] == '\n' {
-		e.writeIndicator(string(rune('0'+e.best)), false, false, false)
+		e.writeIndicator(strconv.Itoa(e.best), false, false, false)
 	}
 	switch n := len(s); {
 	case s[n-1] != '\n':

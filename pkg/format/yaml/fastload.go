@@ -33,7 +33,7 @@ func fastLoad(data []byte) (docs []tree.Document, ok bool) {
 	// a page fault for every page of fresh memory it touches. The strings
 	// the tree keeps are cloned at the end, so it never shares memory with
 	// data.
-	p := fastParser{src: unsafe.String(unsafe.SliceData(data), len(data))}
+	p := fastParser{src: unsafe.String(unsafe.SliceData(data), len(data))} // #nosec G103 -- read only, and what is kept is cloned (above)
 	if !p.scanLines() {
 		return nil, false
 	}

@@ -47,8 +47,8 @@ import (
 
 // Environment variables, as sops reads them.
 const (
-	EnvCredentials    = "GOOGLE_CREDENTIALS"
-	EnvAccessToken    = "GOOGLE_OAUTH_ACCESS_TOKEN"
+	EnvCredentials    = "GOOGLE_CREDENTIALS"        // #nosec G101 -- a variable's name, not a credential
+	EnvAccessToken    = "GOOGLE_OAUTH_ACCESS_TOKEN" // #nosec G101 -- a variable's name, not a credential
 	EnvClientType     = "SOPS_GCP_KMS_CLIENT_TYPE"
 	EnvEndpoint       = "SOPS_GCP_KMS_ENDPOINT"
 	EnvUniverseDomain = "SOPS_GCP_KMS_UNIVERSE_DOMAIN"
