@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/kura-secrets/kura/internal/atomicfile"
 	"github.com/kura-secrets/kura/internal/bulk"
+	"github.com/kura-secrets/kura/internal/ui"
 	"github.com/kura-secrets/kura/pkg/config"
 	"github.com/kura-secrets/kura/pkg/format"
 	"github.com/kura-secrets/kura/pkg/sopsfile"
@@ -25,12 +27,20 @@ type bulkFlags struct {
 	recursive bool
 	jobs      int
 	inputType string
+	// json: one JSON object per file and a summary object (registerJSON).
+	json bool
 }
 
 func (b *bulkFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&b.recursive, "recursive", "R", false, "work on every SOPS file below the directories given")
 	fs.IntVar(&b.jobs, "jobs", 0, "files to work on at once (default: one per core)")
 	fs.StringVar(&b.inputType, "input-type", "", "format of the files: yaml, json, dotenv, ini, toml or binary (default: from each file name)")
+}
+
+// registerJSON adds --json, for the commands whose per-file lines
+// runBulk prints.
+func (b *bulkFlags) registerJSON(fs *pflag.FlagSet) {
+	fs.BoolVar(&b.json, "json", false, `print one JSON object per file, {"file":...,"status":...}, then a summary object {"files":N,"counts":{...},"failed":N}`)
 }
 
 // files expands the arguments of a command over many files.
@@ -120,6 +130,9 @@ type outcome struct {
 	status string // a word for the summary: updated, up to date, would update, differs, failed...
 	detail string
 	err    error
+	// added and removed name the keys a change adds and removes, for
+	// --json.
+	added, removed []string
 	// skip marks a file found by a walk that is not a SOPS file: it gets
 	// no line and does not count.
 	skip bool
@@ -133,6 +146,10 @@ type tally struct {
 	failed      int
 	interrupted int
 	code        sopsfile.Code
+	// json prints the summary as JSON.
+	json bool
+	// hint is the first failure's hint, printed once after the summary.
+	hint string
 }
 
 func (t *tally) add(o outcome) {
@@ -165,15 +182,64 @@ func (t *tally) String() string {
 	return fmt.Sprintf("%d %s: %s", total, noun, strings.Join(parts, ", "))
 }
 
+// summaryJSON is the summary of --json.
+func (t *tally) summaryJSON() string {
+	total := 0
+	for _, s := range t.order {
+		total += t.counts[s]
+	}
+	counts := t.counts
+	if counts == nil {
+		counts = map[string]int{}
+	}
+	out, _ := json.Marshal(struct {
+		Files       int            `json:"files"`
+		Counts      map[string]int `json:"counts"`
+		Failed      int            `json:"failed"`
+		Interrupted int            `json:"interrupted,omitempty"`
+	}{total, counts, t.failed, t.interrupted})
+	return string(out)
+}
+
+// fileJSON is the line of --json for one file.
+type fileJSON struct {
+	File    string   `json:"file"`
+	Status  string   `json:"status"`
+	Detail  string   `json:"detail,omitempty"`
+	Added   []string `json:"added,omitempty"`
+	Removed []string `json:"removed,omitempty"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// printSummary prints the summary line, or object with --json.
+func (a *app) printSummary(t *tally) {
+	if t.json {
+		fmt.Fprintln(a.stdout, t.summaryJSON())
+		return
+	}
+	fmt.Fprintln(a.stdout, t.String())
+}
+
+// quietStatus is a status not worth a line of its own on a terminal:
+// the summary counts it.
+func quietStatus(status string) bool { return status == "up to date" }
+
 // runBulk runs fn on every file, prints one line per file in order and a
 // summary, and returns an error when any file failed. A named file that
 // does not exist fails without fn being called. An interrupt (Ctrl-C,
 // SIGTERM) lets the files in progress finish, so none is left half
 // written, and starts no more.
-func (a *app) runBulk(files []bulk.Target, jobs int, fn func(bulk.Target) outcome) *tally {
-	t := &tally{}
+//
+// With --json each line is a JSON object. On a terminal a progress bar
+// shows on standard error, and files that need no change get no line of
+// their own when standard output is a terminal too.
+func (a *app) runBulk(files []bulk.Target, b *bulkFlags, fn func(bulk.Target) outcome) *tally {
+	t := &tally{json: b.json}
 	stop := a.interrupted()
-	bulk.Run(files, jobs, stop, func(target bulk.Target) outcome {
+	bar := a.startBar(len(files))
+	defer a.stopBar(bar)
+	quiet := a.outUI().TTY && !b.json
+	bulk.Run(files, b.jobs, stop, func(target bulk.Target) outcome {
 		if !target.Found {
 			if _, err := os.Stat(target.Path); err != nil {
 				return outcome{status: "failed", err: &sopsfile.Error{Code: sopsfile.CodeNoFileSpecified, Err: errors.New("no such file")}}
@@ -185,6 +251,7 @@ func (a *app) runBulk(files []bulk.Target, jobs int, fn func(bulk.Target) outcom
 		}
 		return o
 	}, func(target bulk.Target, o outcome, ran bool) {
+		defer bar.Add(1)
 		file := target.Path
 		if !ran {
 			t.interrupted++
@@ -194,23 +261,57 @@ func (a *app) runBulk(files []bulk.Target, jobs int, fn func(bulk.Target) outcom
 			return
 		}
 		t.add(o)
-		switch {
-		case o.err != nil:
-			msg := strings.Join(strings.Fields(o.err.Error()), " ")
-			fmt.Fprintf(a.stderr, "kura: error: %s: %s\n", displayName(file), msg)
-			var detailed interface{ Details() []string }
-			if errors.As(o.err, &detailed) {
-				for _, line := range detailed.Details() {
-					fmt.Fprintf(a.stderr, "kura:   %s\n", line)
-				}
-			}
-		case o.detail != "":
-			fmt.Fprintf(a.stdout, "%s: %s: %s\n", o.status, displayName(file), o.detail)
-		default:
-			fmt.Fprintf(a.stdout, "%s: %s\n", o.status, displayName(file))
+		if o.err != nil && t.hint == "" {
+			t.hint = hintFor(o.err, file)
 		}
+		if quiet && o.err == nil && quietStatus(o.status) {
+			return
+		}
+		a.printAbove(bar, o.err == nil || b.json, func() {
+			switch {
+			case b.json:
+				line := fileJSON{File: displayName(file), Status: o.status, Detail: o.detail, Added: o.added, Removed: o.removed}
+				if o.err != nil {
+					line.Error = messageLine(o.err.Error())
+				}
+				out, _ := json.Marshal(line)
+				fmt.Fprintln(a.stdout, string(out))
+			case o.err != nil:
+				a.printError(o.err, file, "")
+			case o.detail != "":
+				fmt.Fprintf(a.stdout, "%s: %s: %s\n", o.status, displayName(file), o.detail)
+			default:
+				fmt.Fprintf(a.stdout, "%s: %s\n", o.status, displayName(file))
+			}
+		})
 	})
 	return t
+}
+
+// startBar shows a progress bar for n files on standard error when it is
+// a terminal (nil otherwise), until stopBar. Warnings are printed above
+// it.
+func (a *app) startBar(n int) *ui.Progress {
+	bar := ui.NewProgress(a.stderr, a.errUI(), n)
+	a.bar.Store(bar)
+	return bar
+}
+
+// printAbove runs print, which writes to standard output (toStdout) or
+// standard error. The bar is erased first when the two share the
+// terminal, and drawn again below by the next Add.
+func (a *app) printAbove(bar *ui.Progress, toStdout bool, print func()) {
+	if toStdout && !a.outUI().TTY {
+		print()
+		return
+	}
+	bar.Above(print)
+}
+
+// stopBar erases the bar startBar showed.
+func (a *app) stopBar(bar *ui.Progress) {
+	a.bar.Store(nil)
+	bar.Done()
 }
 
 // interrupted returns a channel closed on the first SIGINT or SIGTERM of
@@ -233,10 +334,13 @@ func (a *app) interrupted() <-chan struct{} {
 
 // finish prints the summary and turns failures into the exit code.
 func (a *app) finish(t *tally) error {
-	fmt.Fprintln(a.stdout, t.String())
+	a.printSummary(t)
 	if t.interrupted > 0 {
-		fmt.Fprintf(a.stderr, "kura: error: interrupted: %d file(s) not started; every file is either as it was or fully written\n", t.interrupted)
+		a.printError(fmt.Errorf("interrupted: %d file(s) not started; every file is either as it was or fully written", t.interrupted), "", "")
 		return &exitError{code: int(sopsfile.CodeKeyboardInterrupt), silent: true}
+	}
+	if t.hint != "" {
+		a.printHint(t.hint)
 	}
 	if t.failed > 0 {
 		code := t.code

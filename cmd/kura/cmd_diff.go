@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kura-secrets/kura/internal/gitrepo"
 
 	"github.com/kura-secrets/kura/pkg/config"
 	"github.com/kura-secrets/kura/pkg/format"
@@ -78,9 +82,10 @@ func (a *app) diff(args []string, inputType string, noValues bool) error {
 	}
 	var err error
 	if len(args) == 1 {
-		repo, err := a.openRepo()
+		repo, err := gitrepo.Open(".")
 		if err != nil {
-			return err
+			return inFile(args[0], &sopsfile.Error{Code: sopsfile.CodeGeneric, Err: err,
+				Hint: "run it inside a Git working tree to compare with HEAD, or compare two files: kura diff OLD NEW"})
 		}
 		abs, err := filepath.Abs(args[0])
 		if err != nil {
@@ -134,12 +139,16 @@ func (a *app) diff(args []string, inputType string, noValues bool) error {
 		}
 	}
 	changes := treediff.Documents(files[0].Docs, files[1].Docs)
-	if err := treediff.Write(a.stdout, changes, values); err != nil {
+	var out bytes.Buffer
+	if err := treediff.Write(&out, changes, values); err != nil {
 		return err
 	}
 	recipients := recipientChanges(files[0].Meta, files[1].Meta)
 	for _, r := range recipients {
-		fmt.Fprintln(a.stdout, r)
+		fmt.Fprintln(&out, r)
+	}
+	if _, err := io.WriteString(a.stdout, colorDiff(a.outUI(), out.String())); err != nil {
+		return err
 	}
 	if len(changes) > 0 || len(recipients) > 0 {
 		return &exitError{code: 1, silent: true}

@@ -85,6 +85,7 @@ func (a *app) filestatus(b *bulkFlags, args []string) error {
 		return err
 	}
 	t := &tally{}
+	bar := a.startBar(len(files))
 	bulk.Run(files, b.jobs, a.interrupted(), func(target bulk.Target) outcome {
 		if _, err := os.Stat(target.Path); err != nil {
 			return outcome{status: "failed", err: &sopsfile.Error{Code: sopsfile.CodeNoFileSpecified, Err: errors.New("no such file")}}
@@ -96,19 +97,24 @@ func (a *app) filestatus(b *bulkFlags, args []string) error {
 		line, _ := json.Marshal(status{File: displayName(target.Path), Encrypted: enc})
 		return outcome{status: "checked", detail: string(line)}
 	}, func(target bulk.Target, o outcome, ran bool) {
+		defer bar.Add(1)
 		if !ran {
 			t.interrupted++
 			return
 		}
 		t.add(o)
-		if o.err != nil {
-			fmt.Fprintf(a.stderr, "kura: error: %s: %s\n", displayName(target.Path), o.err)
-			return
-		}
-		fmt.Fprintln(a.stdout, o.detail)
+		a.printAbove(bar, o.err == nil, func() {
+			if o.err != nil {
+				a.printError(o.err, target.Path, "")
+				return
+			}
+			fmt.Fprintln(a.stdout, o.detail)
+		})
 	})
+	a.stopBar(bar)
 	if t.interrupted > 0 {
-		return &exitError{code: int(sopsfile.CodeKeyboardInterrupt)}
+		a.printError(fmt.Errorf("interrupted: %d file(s) not looked at", t.interrupted), "", "")
+		return &exitError{code: int(sopsfile.CodeKeyboardInterrupt), silent: true}
 	}
 	if t.failed > 0 {
 		return &exitError{code: int(t.code), silent: true}

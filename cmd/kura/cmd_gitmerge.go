@@ -111,7 +111,7 @@ func (a *app) gitMerge(basePath, oursPath, theirsPath, name string) error {
 	for _, c := range conflicts {
 		fmt.Fprintf(a.stderr, "kura: merge conflict: %s: %s\n", name, tree.FormatPath(c.Path))
 	}
-	fmt.Fprintf(a.stderr, "kura: hint: resolve it with kura edit %s (the conflicting values hold <<<<<<< markers), then git add it\n", name)
+	a.printHint(fmt.Sprintf("resolve it with kura edit %s (the conflicting values hold <<<<<<< markers), then git add it", name))
 	return &exitError{code: 1, silent: true}
 }
 

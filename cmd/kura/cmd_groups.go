@@ -20,7 +20,10 @@ func (a *app) groupsCommand() *cobra.Command {
 		Long: `Key groups split a file's data key with Shamir's scheme: each group holds one
 share, and shamir_threshold groups are needed to decrypt. Adding or deleting
 a group splits the same data key afresh; the values and the MAC do not
-change.`,
+change. Either needs a key that opens the file now.`,
+		Example: `  kura groups add --file secrets.yaml -i --age age1...
+  kura groups delete --file secrets.yaml -i 1
+  kura inspect secrets.yaml        # the groups and their keys`,
 	}
 	cmd.AddCommand(a.groupsAddCommand(), a.groupsDeleteCommand())
 	return cmd
@@ -47,6 +50,12 @@ func (a *app) groupsAddCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "add --file FILE [KEY FLAGS]",
 		Short: "Add a key group made of the keys the flags name",
+		Long: `Add a key group made of the keys the --age, --pgp, --kms, --gcp-kms,
+--azure-kv and --hc-vault-transit flags name, and split the file's data
+key again among all its groups. --shamir-secret-sharing-threshold sets how
+many groups are needed to decrypt afterwards. One file is printed on
+standard output unless -i; several files (or --recursive) are changed in
+place, one line each.`,
 		Example: `  kura groups add --file secrets.yaml -i --pgp 85D77543B3D624B63CEA9E6DBC17301B491B3F21
   kura groups add --file secrets.yaml -i --age age1... --shamir-secret-sharing-threshold 2`,
 		Args: cobra.ArbitraryArgs,
@@ -74,8 +83,12 @@ func (a *app) groupsAddCommand() *cobra.Command {
 func (a *app) groupsDeleteCommand() *cobra.Command {
 	var g groupFlags
 	cmd := &cobra.Command{
-		Use:     "delete --file FILE INDEX",
-		Short:   "Delete the key group at INDEX (counting from 0)",
+		Use:   "delete --file FILE INDEX",
+		Short: "Delete the key group at INDEX (counting from 0)",
+		Long: `Delete the key group at INDEX, counting from 0 in the order kura inspect
+lists them, and split the file's data key again among the groups left;
+the threshold is capped to their number. One file is printed on standard
+output unless -i.`,
 		Example: `  kura groups delete --file secrets.yaml -i 1`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -88,7 +101,7 @@ func (a *app) groupsDeleteCommand() *cobra.Command {
 			}
 			return a.changeKeyGroups(&g, args[:len(args)-1], func(groups [][]keys.Recipient) ([][]keys.Recipient, error) {
 				if index >= len(groups) {
-					return nil, fmt.Errorf("the file has %d key groups; there is no group %d", len(groups), index)
+					return nil, fmt.Errorf("there is no key group %d: the file has %d, numbered from 0", index, len(groups))
 				}
 				return append(groups[:index:index], groups[index+1:]...), nil
 			})
@@ -163,7 +176,7 @@ func (a *app) changeKeyGroups(g *groupFlags, args []string, change func([][]keys
 		_, err = a.stdout.Write(out)
 		return err
 	}
-	return a.finish(a.runBulk(files, g.b.jobs, func(target bulk.Target) outcome {
+	return a.finish(a.runBulk(files, &g.b, func(target bulk.Target) outcome {
 		path := target.Path
 		l, err := one(path)
 		if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -210,6 +211,7 @@ func (a *app) inspect(b *bulkFlags, asJSON bool, args []string) error {
 	}
 	var all []any
 	t := &tally{}
+	bar := a.startBar(len(files))
 	bulk.Run(files, b.jobs, a.interrupted(), func(target bulk.Target) *inspection {
 		path := target.Path
 		if _, err := os.Stat(path); err != nil {
@@ -224,6 +226,7 @@ func (a *app) inspect(b *bulkFlags, asJSON bool, args []string) error {
 		}
 		return in
 	}, func(target bulk.Target, in *inspection, ran bool) {
+		defer bar.Add(1)
 		path := target.Path
 		if !ran {
 			t.interrupted++
@@ -233,9 +236,9 @@ func (a *app) inspect(b *bulkFlags, asJSON bool, args []string) error {
 			return
 		}
 		if in.Error != "" {
-			t.add(outcome{status: "failed", err: fmt.Errorf("%s", in.Error)})
+			t.add(outcome{status: "failed", err: errors.New(in.Error)})
 			if !asJSON {
-				fmt.Fprintf(a.stderr, "kura: error: %s: %s\n", displayName(path), in.Error)
+				a.printAbove(bar, false, func() { a.printError(errors.New(in.Error), path, "") })
 			}
 		} else {
 			t.add(outcome{status: "inspected"})
@@ -249,9 +252,10 @@ func (a *app) inspect(b *bulkFlags, asJSON bool, args []string) error {
 			return
 		}
 		if in.Error == "" {
-			fmt.Fprint(a.stdout, in.text())
+			a.printAbove(bar, true, func() { fmt.Fprint(a.stdout, in.text()) })
 		}
 	})
+	a.stopBar(bar)
 	if asJSON {
 		if all == nil {
 			all = []any{}
@@ -263,7 +267,8 @@ func (a *app) inspect(b *bulkFlags, asJSON bool, args []string) error {
 		fmt.Fprintln(a.stdout, string(out))
 	}
 	if t.interrupted > 0 {
-		return &exitError{code: int(sopsfile.CodeKeyboardInterrupt)}
+		a.printError(fmt.Errorf("interrupted: %d file(s) not looked at", t.interrupted), "", "")
+		return &exitError{code: int(sopsfile.CodeKeyboardInterrupt), silent: true}
 	}
 	if t.failed > 0 {
 		return &exitError{code: int(sopsfile.CodeGeneric), silent: true}

@@ -87,7 +87,7 @@ func (a *app) publish(b *bulkFlags, pf *publishFlags, args []string) error {
 		return err
 	}
 	if pf.to == "" && len(cfg.DestinationRules) == 0 {
-		return usageError{errors.New("no target: give --to vault-kv://MOUNT/PATH or --to aws-secretsmanager://NAME, or destination_rules in .sops.yaml")}
+		return usageError{fmt.Errorf("no target to publish %s to: give --to vault-kv://MOUNT/PATH or --to aws-secretsmanager://NAME, or destination_rules in .sops.yaml", strings.Join(args, ", "))}
 	}
 	if pf.to != "" {
 		// A malformed template fails before any file is read.
@@ -125,7 +125,7 @@ func (a *app) publish(b *bulkFlags, pf *publishFlags, args []string) error {
 		targets[i] = f.target
 		roots[f.target.Path] = f.root
 	}
-	t := a.runBulk(targets, b.jobs, func(target bulk.Target) outcome {
+	t := a.runBulk(targets, b, func(target bulk.Target) outcome {
 		return a.publishOne(target.Path, roots[target.Path], b, pf, cfg, order, comp)
 	})
 	return a.finish(t)

@@ -52,10 +52,14 @@ it and wrap it for the file's keys, with --add-* keys added to the first key
 group and --rm-* keys removed from every group.
 
 One file is printed on standard output unless -i; with several files or a
-directory each is rewritten in place.`,
+directory each is rewritten in place, with a line per file and a summary.
+--json (with -i, or several files) prints one JSON object per file (file,
+status, added, removed, error) and a summary object (files, counts,
+failed).`,
 		Example: `  kura rotate -i secrets.yaml
   kura rotate -i --add-age age1... --rm-pgp 85D77543B3D624B63CEA9E6DBC17301B491B3F21 secrets.yaml
-  kura rotate --recursive secrets/`,
+  kura rotate --recursive secrets/
+  kura rotate --recursive --json secrets/ > rotation.jsonl`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.resolveGlobal(cmd); err != nil {
@@ -65,6 +69,7 @@ directory each is rewritten in place.`,
 		},
 	}
 	b.register(cmd.Flags())
+	b.registerJSON(cmd.Flags())
 	c.register(cmd.Flags())
 	cmd.Flags().BoolVarP(&io.inPlace, "in-place", "i", false, "write the result back to the file (implied for several files)")
 	cmd.Flags().StringVar(&io.output, "output", "", "write the result to this file (one file only)")
@@ -124,18 +129,18 @@ func (a *app) rotate(b *bulkFlags, c *changeFlags, io *ioFlags, ignoreMAC bool, 
 		return err
 	}
 	// rotateOne rotates a file in memory and says which keys changed.
-	rotateOne := func(path string) (*loaded, string, error) {
+	rotateOne := func(path string) (*loaded, *plan, error) {
 		l, err := a.loadEncrypted(path, b.inputType, cfg)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 		if err := l.file.Decrypt(sopsfile.DecryptOptions{Sources: a.unwrappers(), Order: order, IgnoreMAC: ignoreMAC}); err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 		old := l.file.Meta.KeyGroups
 		groups, err := a.changeGroups(old, c)
 		if err != nil {
-			return nil, "", sopsfile.Wrap(sopsfile.CodeGeneric, err)
+			return nil, nil, sopsfile.Wrap(sopsfile.CodeGeneric, err)
 		}
 		want := make([][]string, len(groups))
 		for i, g := range groups {
@@ -145,12 +150,15 @@ func (a *app) rotate(b *bulkFlags, c *changeFlags, io *ioFlags, ignoreMAC bool, 
 		}
 		changes := keys.Diff(old, want)
 		if err := l.file.Rotate(groups, l.file.Meta.ShamirThreshold, time.Now()); err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
-		return l, (&plan{l: l, groups: groups, changes: changes}).String(), nil
+		return l, &plan{l: l, groups: groups, changes: changes}, nil
 	}
 	// One file without -i goes to standard output or --output, as sops.
 	if len(files) == 1 && !io.inPlace && len(args) == 1 && files[0].Path == args[0] {
+		if b.json {
+			return usageError{errors.New("--json reports on files rotated in place: add -i (without it the rotated file is printed)")}
+		}
 		path := files[0].Path
 		if _, err := os.Stat(path); err != nil {
 			return inFile(path, &sopsfile.Error{Code: sopsfile.CodeNoFileSpecified, Err: errors.New("no such file")})
@@ -168,15 +176,15 @@ func (a *app) rotate(b *bulkFlags, c *changeFlags, io *ioFlags, ignoreMAC bool, 
 	if io.output != "" {
 		return &sopsfile.Error{Code: sopsfile.CodeConflictingParameters, Err: errors.New("--output takes one file")}
 	}
-	return a.finish(a.runBulk(files, b.jobs, func(target bulk.Target) outcome {
+	return a.finish(a.runBulk(files, b, func(target bulk.Target) outcome {
 		path := target.Path
-		l, detail, err := rotateOne(path)
+		l, p, err := rotateOne(path)
 		if err != nil {
 			return outcome{status: "failed", err: err}
 		}
 		if _, err := l.save(path); err != nil {
 			return outcome{status: "failed", err: err}
 		}
-		return outcome{status: "rotated", detail: detail}
+		return p.outcome("rotated")
 	}))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,6 +29,7 @@ type scanFlags struct {
 	staged    bool
 	verify    bool
 	listRules bool
+	json      bool
 	disable   []string
 	allow     []string
 }
@@ -55,10 +57,16 @@ repository, the current directory).
 
 Not a problem: a line holding "kura:allow"; files, rules and matches listed
 in .kura-scan-allow at the top of the repository (docs/git.md). The exit
-status is 1 when a problem is found. A secret is never printed.`,
+status is 1 when a problem is found. A secret is never printed.
+
+With --json each problem is one JSON object on a line of its own (JSON
+Lines), in the same order: {"file":...,"line":N,"column":N,"rule":...,
+"message":...}, line and column only for a finding inside the file. No
+problem, no line.`,
 		Example: `  kura scan --staged
   kura scan config/ deploy/values.yaml
-  kura scan --disable high-entropy`,
+  kura scan --disable high-entropy
+  kura scan --json | jq -r 'select(.rule == "must-encrypt") | .file'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.resolveGlobal(cmd); err != nil {
 				return err
@@ -70,6 +78,7 @@ status is 1 when a problem is found. A secret is never printed.`,
 	fs.BoolVar(&s.staged, "staged", false, "scan what is staged in Git's index, not the working tree")
 	fs.BoolVar(&s.verify, "verify", false, "decrypt SOPS files to check their MACs (needs a key)")
 	fs.BoolVar(&s.listRules, "list-rules", false, "list the secret rules and exit")
+	fs.BoolVar(&s.json, "json", false, "print each problem as a JSON object, one a line")
 	fs.StringArrayVar(&s.disable, "disable", nil, "a rule ID not to run (repeatable)")
 	fs.StringArrayVar(&s.allow, "allow", nil, "a regular expression: matches of rules it matches are not reported (repeatable)")
 	return cmd
@@ -169,6 +178,18 @@ func (p problem) String() string {
 	return fmt.Sprintf("%s: %s: %s", p.name, p.rule, p.what)
 }
 
+// JSON is the problem's line of scan --json.
+func (p problem) JSON() string {
+	out, _ := json.Marshal(struct {
+		File    string `json:"file"`
+		Line    int    `json:"line,omitempty"`
+		Column  int    `json:"column,omitempty"`
+		Rule    string `json:"rule"`
+		Message string `json:"message"`
+	}{p.name, p.line, p.column, p.rule, p.what})
+	return string(out)
+}
+
 func (a *app) scan(s *scanFlags, args []string) error {
 	if s.listRules {
 		for _, r := range secretscan.Rules() {
@@ -262,6 +283,10 @@ func (a *app) scan(s *scanFlags, args []string) error {
 		return x.column - y.column
 	})
 	for _, p := range problems {
+		if s.json {
+			fmt.Fprintln(a.stdout, p.JSON())
+			continue
+		}
 		fmt.Fprintln(a.stdout, p)
 	}
 	if len(problems) == 0 {
@@ -362,6 +387,9 @@ func (a *app) scanFeed(s *scanFlags, args []string, repo *gitrepo.Repo, repoErr 
 	}
 	for _, arg := range args {
 		st, err := os.Stat(arg)
+		if errors.Is(err, fs.ErrNotExist) {
+			return inFile(arg, &sopsfile.Error{Code: sopsfile.CodeNoFileSpecified, Err: errors.New("no such file or directory")})
+		}
 		if err != nil {
 			return inFile(arg, &sopsfile.Error{Code: sopsfile.CodeNoFileSpecified, Err: unwrapPathError(err)})
 		}

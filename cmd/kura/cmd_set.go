@@ -162,18 +162,19 @@ func (a *app) set(c *changeFileFlags, args []string) error {
 		file, pathText = args[0], args[1]
 		var err error
 		if value, err = os.ReadFile(args[2]); err != nil {
-			return &sopsfile.Error{Code: sopsfile.CodeInvalidSetFormat, Err: fmt.Errorf("reading the value file: %w", unwrapPathError(err))}
+			return inFile(displayName(file), &sopsfile.Error{Code: sopsfile.CodeInvalidSetFormat, Err: fmt.Errorf("reading the value file %s: %w", args[2], unwrapPathError(err))})
 		}
 	default:
 		file, pathText, value = args[0], args[1], []byte(args[2])
 	}
 	path, err := tree.ParsePath(pathText)
 	if err != nil {
-		return &sopsfile.Error{Code: sopsfile.CodeInvalidSetFormat, Err: fmt.Errorf("invalid path: %w", err)}
+		return inFile(displayName(file), &sopsfile.Error{Code: sopsfile.CodeInvalidSetFormat, Err: fmt.Errorf("invalid path %s: %w", pathText, err),
+			Hint: `write a path as --extract takes it, such as '["db"]["hosts"][0]'`})
 	}
 	v, err := parseSetValue(value)
 	if err != nil {
-		return &sopsfile.Error{Code: sopsfile.CodeInvalidSetFormat, Err: err}
+		return inFile(displayName(file), &sopsfile.Error{Code: sopsfile.CodeInvalidSetFormat, Path: tree.FormatPath(path), Err: err})
 	}
 	switch f := a.fileFormat(file, c.inputType); {
 	case v.Kind == tree.String && f == format.Dotenv:
@@ -215,7 +216,8 @@ func holdsNull(v tree.Value) bool {
 func (a *app) unset(c *changeFileFlags, args []string) error {
 	path, err := tree.ParsePath(args[1])
 	if err != nil {
-		return &sopsfile.Error{Code: sopsfile.CodeInvalidSetFormat, Err: fmt.Errorf("invalid path: %w", err)}
+		return inFile(displayName(args[0]), &sopsfile.Error{Code: sopsfile.CodeInvalidSetFormat, Err: fmt.Errorf("invalid path %s: %w", args[1], err),
+			Hint: `write a path as --extract takes it, such as '["db"]["hosts"][0]'`})
 	}
 	return a.changeFile(c, args[0], func(doc tree.Document) (tree.Document, error) {
 		out, err := tree.Unset(doc, path)

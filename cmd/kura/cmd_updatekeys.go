@@ -28,10 +28,12 @@ first, unless --yes.
 Files and directories may be given; --recursive works on every SOPS file
 below the directories, on every core. --dry-run shows the changes and writes
 nothing; --check writes nothing and exits 1 when any file differs from the
-rules: a gate for CI.`,
+rules: a gate for CI. --json prints one JSON object per file (file, status,
+added, removed, error) and a summary object (files, counts, failed).`,
 		Example: `  kura updatekeys secrets/prod.yaml
   kura updatekeys --recursive --yes secrets/
-  kura updatekeys --recursive --check .        # in CI: fail on drift`,
+  kura updatekeys --recursive --check .        # in CI: fail on drift
+  kura updatekeys --recursive --check --json . | jq -c 'select(.status == "differs")'`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.resolveGlobal(cmd); err != nil {
@@ -44,6 +46,7 @@ rules: a gate for CI.`,
 		},
 	}
 	b.register(cmd.Flags())
+	b.registerJSON(cmd.Flags())
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "apply the changes without asking")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would change and write nothing")
 	cmd.Flags().BoolVar(&check, "check", false, "write nothing; exit 1 when any file's keys differ from .sops.yaml")
@@ -60,6 +63,17 @@ type plan struct {
 }
 
 func (p *plan) changed() bool { return len(p.changes) > 0 || p.threshold != p.oldT }
+
+// outcome is the result of a plan: status, the changes as text, and the
+// keys added and removed for --json.
+func (p *plan) outcome(status string) outcome {
+	o := outcome{status: status, detail: p.String()}
+	for _, c := range p.changes {
+		o.added = append(o.added, c.Added...)
+		o.removed = append(o.removed, c.Removed...)
+	}
+	return o
+}
 
 func (p *plan) String() string {
 	var parts []string
@@ -154,11 +168,11 @@ func (a *app) updatekeys(b *bulkFlags, args []string, yes, dryRun, check bool) e
 		if _, err := p.l.save(path); err != nil {
 			return outcome{status: "failed", err: err}
 		}
-		return outcome{status: "updated", detail: p.String()}
+		return p.outcome("updated")
 	}
 	if yes && !dryRun {
 		// One pass: each file is planned and updated by the same worker.
-		return a.finish(a.runBulk(files, b.jobs, func(target bulk.Target) outcome {
+		return a.finish(a.runBulk(files, b, func(target bulk.Target) outcome {
 			path := target.Path
 			p, err := a.planKeys(path, b, cfg)
 			if err != nil {
@@ -175,7 +189,7 @@ func (a *app) updatekeys(b *bulkFlags, args []string, yes, dryRun, check bool) e
 	if check {
 		verb = "differs"
 	}
-	t := a.runBulk(files, b.jobs, func(target bulk.Target) outcome {
+	t := a.runBulk(files, b, func(target bulk.Target) outcome {
 		path := target.Path
 		p, err := a.planKeys(path, b, cfg)
 		if err != nil {
@@ -187,7 +201,7 @@ func (a *app) updatekeys(b *bulkFlags, args []string, yes, dryRun, check bool) e
 		a.mu.Lock()
 		plans[path] = p
 		a.mu.Unlock()
-		return outcome{status: verb, detail: p.String()}
+		return p.outcome(verb)
 	})
 	var pending []bulk.Target
 	for _, f := range files {
@@ -205,7 +219,7 @@ func (a *app) updatekeys(b *bulkFlags, args []string, yes, dryRun, check bool) e
 		}
 		return nil
 	}
-	fmt.Fprintln(a.stdout, t.String())
+	a.printSummary(t)
 	ok, err := a.confirm(fmt.Sprintf("Update the keys of %d file(s)?", len(pending)))
 	if err != nil {
 		return err
@@ -214,7 +228,7 @@ func (a *app) updatekeys(b *bulkFlags, args []string, yes, dryRun, check bool) e
 		fmt.Fprintln(a.stderr, "kura: nothing changed")
 		return nil
 	}
-	applied := a.runBulk(pending, b.jobs, func(target bulk.Target) outcome { return apply(target.Path, plans[target.Path]) })
+	applied := a.runBulk(pending, b, func(target bulk.Target) outcome { return apply(target.Path, plans[target.Path]) })
 	applied.failed += t.failed
 	if applied.code == 0 {
 		applied.code = t.code

@@ -42,8 +42,12 @@ func versionString() string {
 
 func (a *app) versionCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:     "version",
-		Short:   "Print the version, commit and Go version",
+		Use:   "version",
+		Short: "Print the version, commit and Go version",
+		Long: `Print kura's version, the commit it was built from, the Go version that
+built it, and the operating system and architecture, on one line. Builds
+made with go install take the version and commit Go recorded. kura
+--version prints the same line.`,
 		Example: `  kura version`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
+	"github.com/kura-secrets/kura/internal/ui"
 	"github.com/kura-secrets/kura/pkg/keys"
 	"github.com/kura-secrets/kura/pkg/keys/companion"
 	"github.com/kura-secrets/kura/pkg/sopsfile"
@@ -26,9 +28,14 @@ func main() {
 }
 
 // run executes one command line and returns the exit code.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			code = reportPanic(stderr, r)
+		}
+	}()
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
-	root := a.rootCommand()
+	root := a.rootCommandFor(args)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -59,6 +66,14 @@ type app struct {
 	unwrap         map[keys.Type]keys.Unwrapper
 	stop           chan struct{} // closed on an interrupt during a run over many files
 	auditing       auditState
+
+	// uiOnce decides, once the flags are parsed, how the output may be
+	// dressed (ui.go).
+	uiOnce      sync.Once
+	stdoutStyle ui.Output
+	stderrStyle ui.Output
+	// bar is the progress bar of a run over many files, while one shows.
+	bar atomic.Pointer[ui.Progress]
 }
 
 // usageError is a mistake on the command line.
@@ -103,20 +118,15 @@ func (a *app) report(err error) int {
 	if errors.As(err, &ee) && ee.silent {
 		return ee.code
 	}
-	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
-	fmt.Fprintf(a.stderr, "kura: error: %s\n", msg)
-	var detailed interface{ Details() []string }
-	if errors.As(err, &detailed) {
-		for _, line := range detailed.Details() {
-			fmt.Fprintf(a.stderr, "kura:   %s\n", line)
-		}
+	var fe *fileError
+	file := ""
+	if errors.As(err, &fe) {
+		file = fe.file
 	}
-	if hint := sopsfile.HintOf(err); hint != "" {
-		fmt.Fprintf(a.stderr, "kura: hint: %s\n", hint)
-	}
+	a.printError(err, "", hintFor(err, file))
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(a.stderr, "kura: hint: run `kura --help` for usage\n")
+		a.printHint("run `kura --help` for usage")
 	}
 	code := int(sopsfile.CodeOf(err))
 	if errors.As(err, &ee) {
@@ -135,5 +145,7 @@ type exitError struct {
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func (a *app) warnf(format string, args ...any) {
-	fmt.Fprintf(a.stderr, "kura: warning: "+format+"\n", args...)
+	a.bar.Load().Above(func() {
+		fmt.Fprintf(a.stderr, a.errUI().Prefix("warning")+format+"\n", args...)
+	})
 }

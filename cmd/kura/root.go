@@ -23,6 +23,7 @@ type globalFlags struct {
 	verbose                 bool
 	disableVersionCheck     bool
 	auditLog                string
+	noColor                 bool
 
 	// keyService: --keyservice, --enable-local-keyservice (keysources.go)
 	keyService keyServiceFlags
@@ -38,10 +39,18 @@ func (a *app) addGlobalFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&g.verbose, "verbose", "", false, "accepted for compatibility with sops; kura reports what it does on error only")
 	fs.StringVar(&g.auditLog, "audit-log", "", "append a JSON line per file read (decrypt, edit, exec-env, exec-file, publish) to this file (also KURA_AUDIT_LOG); values are never logged")
 	fs.BoolVar(&g.disableVersionCheck, "disable-version-check", false, "accepted for compatibility with sops; kura never checks for updates over the network")
+	fs.BoolVar(&g.noColor, "no-color", false, "never colour the output (also NO_COLOR); colour is only used on a terminal")
 }
 
-// rootCommand builds the command tree.
-func (a *app) rootCommand() *cobra.Command {
+// rootCommand builds the whole command tree.
+func (a *app) rootCommand() *cobra.Command { return a.rootCommandFor(nil) }
+
+// rootCommandFor builds the command tree for one command line. When its
+// first word names a command, the tree holds only that command: building
+// every command and its flags is a measurable part of kura's start-up,
+// which CI pays on every call. Help, completion, sops's legacy form and
+// anything unknown get the whole tree.
+func (a *app) rootCommandFor(args []string) *cobra.Command {
 	var legacy legacyFlags
 	root := &cobra.Command{
 		Use:   "kura",
@@ -69,11 +78,98 @@ and accepts sops's command line: alias sops=kura works.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{err}
 	})
-	root.AddCommand(a.encryptCommand(), a.decryptCommand(), a.versionCommand(), a.updatekeysCommand(), a.rotateCommand(), a.groupsCommand(), a.filestatusCommand(), a.inspectCommand(), a.setCommand(), a.unsetCommand(), a.editCommand(), a.diffCommand(), a.scanCommand(), a.gitCommand(), a.publishCommand())
-	root.AddCommand(a.execEnvCommand(), a.execFileCommand(), a.krmCommand())
-	root.AddCommand(a.keyserviceCommand()) // cmd_keyservice.go
+	commands := a.commands()
+	if len(args) > 0 && args[0] != "completion" {
+		for _, c := range commands {
+			if c.name == args[0] {
+				commands = []namedCommand{c}
+				break
+			}
+		}
+	}
+	for _, c := range commands {
+		root.AddCommand(c.build())
+	}
+	// kura's own completion command (cmd_completion.go) replaces cobra's.
 	root.CompletionOptions.DisableDefaultCmd = true
+	groupCommands(root)
+	completeFlagValues(root)
 	return root
+}
+
+// commandGroups are the headings of kura --help, and the commands under
+// each. A command missing here is listed under "Additional Commands", and
+// TestCommandHelp fails.
+var commandGroups = []struct {
+	id, title string
+	commands  []string
+}{
+	{"everyday", "Everyday commands:", []string{"encrypt", "decrypt", "edit", "set", "unset", "diff"}},
+	{"keys", "Keys and recipients:", []string{"updatekeys", "rotate", "groups", "inspect", "filestatus", "keyservice"}},
+	{"repository", "Repository commands:", []string{"git", "scan"}},
+	{"deploy", "Deploying secrets:", []string{"exec-env", "exec-file", "krm", "publish"}},
+	{"misc", "Other commands:", []string{"version", "completion", "help"}},
+}
+
+// namedCommand is a command of kura and the function that builds it.
+type namedCommand struct {
+	name  string
+	build func() *cobra.Command
+}
+
+// commands lists every command of kura. TestCommandNames checks each name
+// against the command its function builds.
+func (a *app) commands() []namedCommand {
+	return []namedCommand{
+		{"encrypt", a.encryptCommand},
+		{"decrypt", a.decryptCommand},
+		{"version", a.versionCommand},
+		{"updatekeys", a.updatekeysCommand},
+		{"rotate", a.rotateCommand},
+		{"groups", a.groupsCommand},
+		{"filestatus", a.filestatusCommand},
+		{"inspect", a.inspectCommand},
+		{"set", a.setCommand},
+		{"unset", a.unsetCommand},
+		{"edit", a.editCommand},
+		{"diff", a.diffCommand},
+		{"scan", a.scanCommand},
+		{"git", a.gitCommand},
+		{"publish", a.publishCommand},
+		{"exec-env", a.execEnvCommand},
+		{"exec-file", a.execFileCommand},
+		{"krm", a.krmCommand},
+		{"keyservice", a.keyserviceCommand}, // cmd_keyservice.go
+		{"completion", a.completionCommand}, // cmd_completion.go
+	}
+}
+
+// groupCommands sorts root's commands under commandGroups' headings, and
+// gives cobra's help command an example like every other command's.
+func groupCommands(root *cobra.Command) {
+	root.SetHelpCommandGroupID("misc")
+	root.InitDefaultHelpCmd()
+	byName := map[string]*cobra.Command{}
+	for _, c := range root.Commands() {
+		byName[c.Name()] = c
+	}
+	for _, g := range commandGroups {
+		root.AddGroup(&cobra.Group{ID: g.id, Title: g.title})
+		for _, name := range g.commands {
+			if c := byName[name]; c != nil {
+				c.GroupID = g.id
+			}
+		}
+	}
+	if help := byName["help"]; help != nil {
+		help.Short = "Show the help of any command"
+		help.Long = `Show the help of a command: what it does, its usage, examples and flags.
+kura help COMMAND is kura COMMAND --help; kura help alone lists the
+commands. Manual pages with the same text are in docs/man.`
+		help.Example = `  kura help
+  kura help encrypt
+  kura help git install`
+	}
 }
 
 // selectionFlags are the flags that choose which values are encrypted.

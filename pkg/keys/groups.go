@@ -35,6 +35,12 @@ func Wrap(dataKey []byte, groups [][]Recipient, threshold int) ([]Group, int, er
 			return nil, 0, fmt.Errorf("could not split data key into parts for Shamir: %w", err)
 		}
 		payloads = shares
+		// The shares are wrapped below and then not needed: cleared.
+		defer func() {
+			for _, s := range shares {
+				clear(s)
+			}
+		}()
 	}
 	out := make([]Group, len(groups))
 	for i, g := range groups {
@@ -197,11 +203,17 @@ func Recover(groups []Group, threshold int, order []Type, sources map[Type]Unwra
 		}
 	}
 	rerr.Succeeded = len(payloads)
+	if len(groups) == 1 && len(payloads) == 1 {
+		return payloads[0], nil
+	}
+	// Shares are not needed once combined, or when too few were found.
+	defer func() {
+		for _, p := range payloads {
+			clear(p)
+		}
+	}()
 	if len(payloads) < need {
 		return nil, rerr
-	}
-	if len(groups) == 1 {
-		return payloads[0], nil
 	}
 	key, err := shamir.Combine(payloads)
 	if err != nil {
@@ -257,9 +269,9 @@ func RecoverHint(err error) string {
 	}
 	switch {
 	case types[Age]:
-		return "no age identity matched: point SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY) at the key of one of the recipients listed under sops: age: in the file"
+		return "no age identity matched: set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY) to the key of one of the file's age recipients"
 	case types[PGP]:
-		return "no PGP secret key matched: import the secret key of one of the fingerprints listed under sops: pgp: in the file into gpg"
+		return "no PGP secret key matched: import the secret key of one of the file's PGP recipients into gpg"
 	}
 	return ""
 }
