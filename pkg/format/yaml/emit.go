@@ -246,9 +246,10 @@ func scalarNode(v tree.Value) *yaml.Node {
 // double-quoted otherwise. The emitter then downgrades plain to quoted
 // where the text needs it, exactly as it does for sops.
 func stringNode(s string) *yaml.Node {
-	if !utf8.ValidString(s) || (s != "" && resolveHint[s[0]] == hintNumeric) {
-		// Invalid UTF-8 becomes !!binary, and strings that start like a
-		// number need the full YAML resolver: let the library decide.
+	if !utf8.ValidString(s) || mayResolveNumeric(s) {
+		// Invalid UTF-8 becomes !!binary, and strings that may read as a
+		// number or a timestamp need the full YAML resolver: let the
+		// library decide.
 		var n yaml.Node
 		if err := n.Encode(s); err == nil {
 			return &n
@@ -291,10 +292,38 @@ var resolveHint = func() (t [256]byte) {
 	return t
 }()
 
+// numericByte marks the bytes a plain scalar that yaml.v3 resolves to an
+// int, a float, a timestamp or a sexagesimal number can hold: digits,
+// signs, '.', '_', ':', the letters of 0x/0o/0b prefixes, hex digits,
+// exponents, .inf and .nan, and a timestamp's 'T', 'Z' and spaces.
+var numericByte = func() (t [256]bool) {
+	for _, c := range "0123456789+-._: \tabcdefABCDEFxXoOiInNtTzZ" {
+		t[c] = true
+	}
+	return t
+}()
+
+// mayResolveNumeric reports whether s starts like a number and holds only
+// bytes a number or timestamp can hold. Other strings that start with a
+// digit or a sign - most random tokens and passwords do - cannot resolve
+// to anything but a string, and are styled without asking the library,
+// which builds an encoder and a parser for every such string.
+func mayResolveNumeric(s string) bool {
+	if s == "" || resolveHint[s[0]] != hintNumeric {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !numericByte[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
 // plainIsString reports whether s, written plain, reads back as the string
 // s under YAML 1.2 and also under the YAML 1.1 booleans other tools still
-// apply (y, yes, on, off...). Strings with a numeric first byte are handled
-// by the library before this is called.
+// apply (y, yes, on, off...). Strings that may resolve to a number are
+// handled by the library before this is called (mayResolveNumeric).
 func plainIsString(s string) bool {
 	if s == "" {
 		return false // reads back as null
