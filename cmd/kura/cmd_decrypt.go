@@ -146,6 +146,9 @@ func (a *app) decryptJob(j *job, io *ioFlags, df *decryptFlags, order []keys.Typ
 		}
 		return &sopsfile.Error{Code: sopsfile.CodeErrorDumpingTree, Err: err}
 	}
+	if se, ok := out.(format.StreamEmitter); ok && path == nil && !io.inPlace && io.output == "" {
+		return a.streamOutput(se, f.Docs)
+	}
 	plain, err := render(f.Docs, out, path, j.input)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ package format
 import (
 	"bytes"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/kura-secrets/kura/pkg/tree"
@@ -117,6 +118,14 @@ type LayoutKeeper interface {
 	// EmitPlainLike writes the decrypted docs of the encrypted file
 	// encrypted in its layout, without the metadata.
 	EmitPlainLike(encrypted []byte, docs []tree.Document) (out []byte, ok bool)
+}
+
+// StreamEmitter is a Store that writes a plaintext file to a writer in
+// pieces, so that decrypting a large file never holds its whole text.
+type StreamEmitter interface {
+	// EmitPlainTo writes what EmitPlain returns to w. Nothing is written
+	// when it fails for another reason than w's own error.
+	EmitPlainTo(w io.Writer, docs []tree.Document) error
 }
 
 // ErrNoMetadata is returned by LoadEncrypted when a file has no SOPS

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -29,6 +30,28 @@ func (s Store) indent() (int, error) {
 func (s Store) EmitPlain(docs []tree.Document) ([]byte, error) {
 	return s.emit(docs, nil)
 }
+
+// EmitPlainTo is EmitPlain writing to w in chunks (format.StreamEmitter).
+// The text goes out only once the fast emitter is known to write it all:
+// a first pass to io.Discard checks that, holding one chunk at a time.
+func (s Store) EmitPlainTo(w io.Writer, docs []tree.Document) error {
+	indent, err := s.indent()
+	if err != nil {
+		return err
+	}
+	if ok, _ := s.fastEmitTo(io.Discard, docs, nil, indent); ok {
+		_, err := s.fastEmitTo(w, docs, nil, indent)
+		return err
+	}
+	out, err := s.encoderEmit(docs, nil, indent)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(out)
+	return err
+}
+
+var _ format.StreamEmitter = Store{}
 
 // EmitEncrypted writes the documents with the metadata appended as the last
 // entry "sops" of every document, as SOPS does.
