@@ -115,7 +115,8 @@ func (a *app) decryptJob(j *job, io *ioFlags, df *decryptFlags, order []keys.Typ
 	}
 	in := a.store(j.input, j.cfg, false)
 	out := a.store(j.output, j.cfg, true)
-	f, err := sopsfile.Load(data, in, j.input == format.Binary)
+	// data is not changed while f is in use: its tree may point into it.
+	f, err := sopsfile.LoadShared(data, in, j.input == format.Binary)
 	if err != nil {
 		return err
 	}

@@ -120,6 +120,18 @@ type LayoutKeeper interface {
 	EmitPlainLike(encrypted []byte, docs []tree.Document) (out []byte, ok bool)
 }
 
+// SharedLoader is a Store that can load an encrypted file in place: the
+// strings of the tree point into data instead of into copies of it. Each
+// store copies what it keeps by default, so that a caller may reuse or
+// clear its buffer; a read-only decrypt of a large file does not need the
+// copies, which cost as much memory again as the file and a page fault
+// for every fresh page.
+type SharedLoader interface {
+	// LoadEncryptedShared is LoadEncrypted, but the tree may share memory
+	// with data: data must not change while the tree is in use.
+	LoadEncryptedShared(data []byte) ([]tree.Document, []tree.Item, error)
+}
+
 // StreamEmitter is a Store that writes a plaintext file to a writer in
 // pieces, so that decrypting a large file never holds its whole text.
 type StreamEmitter interface {

@@ -50,7 +50,22 @@ func (e notSOPSError) Is(target error) bool { return target == ErrNotSOPS }
 
 // Load parses an encrypted file with the given store.
 func Load(data []byte, store format.Store, binary bool) (*File, error) {
-	docs, meta, err := store.LoadEncrypted(data)
+	return load(data, store, binary, false)
+}
+
+// LoadShared is Load for a caller that keeps data unchanged while it uses
+// the File: the store may leave the tree's strings in data rather than
+// copy them (format.SharedLoader).
+func LoadShared(data []byte, store format.Store, binary bool) (*File, error) {
+	return load(data, store, binary, true)
+}
+
+func load(data []byte, store format.Store, binary, shared bool) (*File, error) {
+	loadEncrypted := store.LoadEncrypted
+	if sl, ok := store.(format.SharedLoader); ok && shared {
+		loadEncrypted = sl.LoadEncryptedShared
+	}
+	docs, meta, err := loadEncrypted(data)
 	if err != nil {
 		if errors.Is(err, format.ErrNoMetadata) {
 			return nil, &Error{Code: CodeGeneric, Err: notSOPSError{err}, Hint: "the file is not encrypted, or its format was not recognised: use --input-type"}
