@@ -86,6 +86,10 @@ func (c *Cipher) EncryptValue(v tree.Value, aad []byte) (string, error) {
 	return c.Encrypt(plaintext, typ, aad)
 }
 
+// RemembersIVs reports whether c holds IVs of decrypted values to reuse:
+// values must then be encrypted one at a time, in document order.
+func (c *Cipher) RemembersIVs() bool { return len(c.ivs) > 0 }
+
 // Adopt makes the IVs other remembers available to c too, so that values
 // c encrypts keep the ENC text they had in the file other decrypted (a
 // merge takes values from two versions of one file). It is only

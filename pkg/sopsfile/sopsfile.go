@@ -303,8 +303,26 @@ func Encrypt(docs []tree.Document, opts EncryptOptions) (*File, error) {
 // writes a fresh MAC and lastmodified.
 func (f *File) seal(now time.Time) error {
 	w := newWalker(f.selector(), f.cipher, false)
+	// Values are encrypted on every core when there are enough of them
+	// and the cipher reuses no IVs, which it hands out in document order.
+	if !f.cipher.RemembersIVs() {
+		n := 0
+		for _, doc := range f.Docs {
+			n += countLeaves(doc)
+		}
+		if n >= parallelMin {
+			w.deferred = true
+			w.jobs = make([]decryptJob, 0, n)
+			w.aads = make([]byte, 0, 32*n)
+		}
+	}
 	for _, doc := range f.Docs {
 		if err := w.document(doc); err != nil {
+			return err
+		}
+	}
+	if w.deferred {
+		if err := w.finishEncrypt(); err != nil {
 			return err
 		}
 	}
