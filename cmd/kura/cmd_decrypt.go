@@ -117,7 +117,8 @@ func (a *app) decryptJob(j *job, io *ioFlags, df *decryptFlags, order []keys.Typ
 	}
 	in := a.store(j.input, j.cfg, false)
 	out := a.store(j.output, j.cfg, true)
-	f, err := sopsfile.Load(data, in, j.input == format.Binary)
+	// data is not changed while f is in use: its tree may point into it.
+	f, err := sopsfile.LoadShared(data, in, j.input == format.Binary)
 	if err != nil {
 		return err
 	}
@@ -143,6 +144,9 @@ func (a *app) decryptJob(j *job, io *ioFlags, df *decryptFlags, order []keys.Typ
 			}
 		}
 		return &sopsfile.Error{Code: sopsfile.CodeErrorDumpingTree, Err: err}
+	}
+	if se, ok := out.(format.StreamEmitter); ok && path == nil && !io.inPlace && io.output == "" {
+		return a.streamOutput(se, f.Docs)
 	}
 	plain, err := render(f.Docs, out, path, j.input)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/kura-secrets/kura/pkg/format/toml"
 	"github.com/kura-secrets/kura/pkg/format/yaml"
 	"github.com/kura-secrets/kura/pkg/sopsfile"
+	"github.com/kura-secrets/kura/pkg/tree"
 )
 
 // ioFlags say where input comes from, where output goes and in which
@@ -193,6 +194,34 @@ func (a *app) writeOutput(j *job, f *ioFlags, data []byte) error {
 		return inFile(target, &sopsfile.Error{Code: sopsfile.CodeCouldNotWriteOutput, Err: unwrapPathError(err)})
 	}
 	return nil
+}
+
+// streamOutput writes decrypted documents to standard output as they are
+// formatted, so that a large file's text is never held whole.
+func (a *app) streamOutput(se format.StreamEmitter, docs []tree.Document) error {
+	w := &errWriter{w: a.stdout}
+	if err := se.EmitPlainTo(w, docs); err != nil {
+		if w.err != nil {
+			return &sopsfile.Error{Code: sopsfile.CodeCouldNotWriteOutput, Err: fmt.Errorf("writing standard output: %w", w.err)}
+		}
+		return &sopsfile.Error{Code: sopsfile.CodeErrorDumpingTree, Err: fmt.Errorf("error dumping file: %w", err)}
+	}
+	return nil
+}
+
+// errWriter remembers its writer's first error, to tell it from a
+// formatting error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // unwrapPathError drops the path an *fs.PathError repeats: messages name

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -105,6 +106,13 @@ func CheckEncrypted(t *testing.T, s format.Store, files []string) {
 			docs, meta, err := s.LoadEncrypted(want)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if sl, ok := s.(format.SharedLoader); ok {
+				// In place, the store must load the same tree.
+				sdocs, smeta, err := sl.LoadEncryptedShared(bytes.Clone(want))
+				if err != nil || !reflect.DeepEqual(sdocs, docs) || !reflect.DeepEqual(smeta, meta) {
+					t.Errorf("LoadEncryptedShared differs from LoadEncrypted (%v)", err)
+				}
 			}
 			if v, ok := tree.Get(meta, "version"); !ok || v.Str != "3.13.2" {
 				t.Errorf("version = %#v", v)

@@ -1,6 +1,7 @@
 package cipher
 
 import (
+	"bytes"
 	"crypto/aes"
 	gocipher "crypto/cipher"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/kura-secrets/kura/internal/secrethook"
 	"github.com/kura-secrets/kura/pkg/tree"
@@ -86,6 +88,10 @@ func (c *Cipher) EncryptValue(v tree.Value, aad []byte) (string, error) {
 	return c.Encrypt(plaintext, typ, aad)
 }
 
+// RemembersIVs reports whether c holds IVs of decrypted values to reuse:
+// values must then be encrypted one at a time, in document order.
+func (c *Cipher) RemembersIVs() bool { return len(c.ivs) > 0 }
+
 // Adopt makes the IVs other remembers available to c too, so that values
 // c encrypts keep the ENC text they had in the file other decrypted (a
 // merge takes values from two versions of one file). It is only
@@ -119,13 +125,15 @@ func (c *Cipher) Adopt(other *Cipher) {
 // Encrypt encrypts plaintext bytes of the given type.
 func (c *Cipher) Encrypt(plaintext []byte, typ string, aad []byte) (string, error) {
 	var iv []byte
-	k := ivKey{string(aad), typ, string(plaintext)}
-	if q := c.ivs[k]; len(q) > 0 {
-		iv = q[0]
-		if len(q) == 1 {
-			delete(c.ivs, k)
-		} else {
-			c.ivs[k] = q[1:]
+	if len(c.ivs) > 0 {
+		k := ivKey{string(aad), typ, string(plaintext)}
+		if q := c.ivs[k]; len(q) > 0 {
+			iv = q[0]
+			if len(q) == 1 {
+				delete(c.ivs, k)
+			} else {
+				c.ivs[k] = q[1:]
+			}
 		}
 	}
 	if iv == nil {
@@ -163,10 +171,12 @@ func (c *Cipher) DecryptValueChecked(s string, aad []byte) (v tree.Value, canoni
 	if err != nil {
 		return tree.Value{}, false, err
 	}
-	plaintext, err := c.open(e, aad)
+	// Parse's buffer is this call's own: open the data in place.
+	plaintext, err := c.openIn(e, aad, true)
 	if err != nil {
 		return tree.Value{}, false, err
 	}
+	defer clear(plaintext)
 	v, err = FromPlaintext(plaintext, e.Type)
 	if err != nil {
 		return tree.Value{}, false, err
@@ -178,7 +188,8 @@ func (c *Cipher) DecryptValueChecked(s string, aad []byte) (v tree.Value, canoni
 			c.ivs = make(map[ivKey][][]byte)
 		}
 		k := ivKey{string(aad), e.Type, string(plaintext)}
-		c.ivs[k] = append(c.ivs[k], e.IV)
+		// A copy: e.IV keeps the whole of Parse's buffer alive.
+		c.ivs[k] = append(c.ivs[k], bytes.Clone(e.IV))
 	}
 	return v, canonical, nil
 }
@@ -197,6 +208,12 @@ func IsCanonical(plaintext []byte, v tree.Value) bool {
 }
 
 func (c *Cipher) open(e Encrypted, aad []byte) ([]byte, error) {
+	return c.openIn(e, aad, false)
+}
+
+// openIn opens e; inPlace lets it write the plaintext over e.Data when
+// e.Tag follows it in memory, as Parse lays them out.
+func (c *Cipher) openIn(e Encrypted, aad []byte, inPlace bool) ([]byte, error) {
 	if len(e.IV) == 0 {
 		return nil, ErrDecrypt
 	}
@@ -207,8 +224,14 @@ func (c *Cipher) open(e Encrypted, aad []byte) ([]byte, error) {
 			return nil, ErrDecrypt
 		}
 	}
-	sealed := make([]byte, 0, len(e.Data)+len(e.Tag))
-	sealed = append(append(sealed, e.Data...), e.Tag...)
+	var sealed []byte
+	if inPlace && len(e.Data) > 0 && len(e.Tag) > 0 &&
+		unsafe.Pointer(unsafe.SliceData(e.Tag)) == unsafe.Add(unsafe.Pointer(unsafe.SliceData(e.Data)), len(e.Data)) { // #nosec G103 -- compares addresses only
+		sealed = unsafe.Slice(unsafe.SliceData(e.Data), len(e.Data)+len(e.Tag)) // #nosec G103 -- the tag follows the data in Parse's one buffer (checked above)
+	} else {
+		sealed = make([]byte, 0, len(e.Data)+len(e.Tag))
+		sealed = append(append(sealed, e.Data...), e.Tag...)
+	}
 	plaintext, err := gcm.Open(sealed[:0], e.IV, sealed, aad)
 	if err != nil {
 		return nil, ErrDecrypt

@@ -2,6 +2,7 @@ package cipher
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"math"
@@ -174,6 +175,16 @@ func FuzzParse(f *testing.F) {
 		}
 		if err == nil && !strings.HasPrefix(s, encPrefix) {
 			t.Fatalf("%q accepted without the prefix", s)
+		}
+		if err == nil {
+			// The fields decoded into one buffer are what decoding each
+			// on its own gives.
+			for i, field := range [][]byte{got.Data, got.IV, got.Tag} {
+				want, derr := base64.StdEncoding.DecodeString(m[i+1])
+				if derr != nil || !bytes.Equal(field, want) {
+					t.Fatalf("%q: field %d is %x, want %x (%v)", s, i, field, want, derr)
+				}
+			}
 		}
 	})
 }

@@ -10,6 +10,7 @@ package format
 import (
 	"bytes"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/kura-secrets/kura/pkg/tree"
@@ -117,6 +118,26 @@ type LayoutKeeper interface {
 	// EmitPlainLike writes the decrypted docs of the encrypted file
 	// encrypted in its layout, without the metadata.
 	EmitPlainLike(encrypted []byte, docs []tree.Document) (out []byte, ok bool)
+}
+
+// SharedLoader is a Store that can load an encrypted file in place: the
+// strings of the tree point into data instead of into copies of it. Each
+// store copies what it keeps by default, so that a caller may reuse or
+// clear its buffer; a read-only decrypt of a large file does not need the
+// copies, which cost as much memory again as the file and a page fault
+// for every fresh page.
+type SharedLoader interface {
+	// LoadEncryptedShared is LoadEncrypted, but the tree may share memory
+	// with data: data must not change while the tree is in use.
+	LoadEncryptedShared(data []byte) ([]tree.Document, []tree.Item, error)
+}
+
+// StreamEmitter is a Store that writes a plaintext file to a writer in
+// pieces, so that decrypting a large file never holds its whole text.
+type StreamEmitter interface {
+	// EmitPlainTo writes what EmitPlain returns to w. Nothing is written
+	// when it fails for another reason than w's own error.
+	EmitPlainTo(w io.Writer, docs []tree.Document) error
 }
 
 // ErrNoMetadata is returned by LoadEncrypted when a file has no SOPS

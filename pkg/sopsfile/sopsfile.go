@@ -71,7 +71,22 @@ func (e notSOPSError) Is(target error) bool { return target == ErrNotSOPS }
 
 // Load parses an encrypted file with the given store.
 func Load(data []byte, store format.Store, binary bool) (*File, error) {
-	docs, meta, err := store.LoadEncrypted(data)
+	return load(data, store, binary, false)
+}
+
+// LoadShared is Load for a caller that keeps data unchanged while it uses
+// the File: the store may leave the tree's strings in data rather than
+// copy them (format.SharedLoader).
+func LoadShared(data []byte, store format.Store, binary bool) (*File, error) {
+	return load(data, store, binary, true)
+}
+
+func load(data []byte, store format.Store, binary, shared bool) (*File, error) {
+	loadEncrypted := store.LoadEncrypted
+	if sl, ok := store.(format.SharedLoader); ok && shared {
+		loadEncrypted = sl.LoadEncryptedShared
+	}
+	docs, meta, err := loadEncrypted(data)
 	if err != nil {
 		if errors.Is(err, format.ErrNoMetadata) {
 			return nil, &Error{Code: CodeGeneric, Err: notSOPSError{err}, Hint: "the file is not encrypted, or its format was not recognised: use --input-type"}
@@ -314,8 +329,26 @@ func Encrypt(docs []tree.Document, opts EncryptOptions) (*File, error) {
 // writes a fresh MAC and lastmodified.
 func (f *File) seal(now time.Time) error {
 	w := newWalker(f.selector(), f.cipher, false)
+	// Values are encrypted on every core when there are enough of them
+	// and the cipher reuses no IVs, which it hands out in document order.
+	if !f.cipher.RemembersIVs() {
+		n := 0
+		for _, doc := range f.Docs {
+			n += countLeaves(doc)
+		}
+		if n >= parallelMin {
+			w.deferred = true
+			w.jobs = make([]decryptJob, 0, n)
+			w.aads = make([]byte, 0, 32*n)
+		}
+	}
 	for _, doc := range f.Docs {
 		if err := w.document(doc); err != nil {
+			return err
+		}
+	}
+	if w.deferred {
+		if err := w.finishEncrypt(); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package sopsfile
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"runtime"
@@ -44,7 +45,8 @@ type walker struct {
 
 	// deferred collects the values to decrypt instead of decrypting
 	// them, so that finish can decrypt them on every core: the MAC is
-	// then computed in document order from macs.
+	// then computed in document order from macs. Encrypting, it collects
+	// the values for finishEncrypt, the MAC being computed on the way.
 	deferred bool
 	jobs     []decryptJob
 	aads     []byte // the jobs' additional data, one after another
@@ -54,8 +56,8 @@ type walker struct {
 	macs     []macEntry
 }
 
-// decryptJob is a value to decrypt: enc is its ENC text, kept to put it
-// back if any value fails.
+// decryptJob is a value to decrypt, or to encrypt: enc is its ENC text,
+// kept to put it back if any value fails to decrypt.
 type decryptJob struct {
 	v        *tree.Value
 	enc      string
@@ -223,12 +225,88 @@ func (w *walker) encryptLeaf(v *tree.Value) error {
 	if !encrypt {
 		return nil
 	}
+	if w.deferred {
+		if _, err := cipher.TypeOf(*v); err != nil {
+			return w.fail(CodeErrorEncryptingTree, err)
+		}
+		start := len(w.aads)
+		w.aads = append(w.aads, w.additional()...)
+		w.jobs = append(w.jobs, decryptJob{v: v, aadStart: start, aadEnd: len(w.aads)})
+		return nil
+	}
 	s, err := w.c.EncryptValue(*v, w.additional())
 	if err != nil {
 		return w.fail(CodeErrorEncryptingTree, err)
 	}
 	*v = tree.Str(s)
 	return nil
+}
+
+// finishEncrypt encrypts the deferred values, on every core. The MAC was
+// computed during the walk; only a cipher that reuses no IVs may encrypt
+// in any order (seal checks).
+func (w *walker) finishEncrypt() error {
+	var firstErr error
+	var mu sync.Mutex
+	w.parallel(func(j decryptJob) bool {
+		s, err := w.c.EncryptValue(*j.v, w.aads[j.aadStart:j.aadEnd])
+		if err != nil {
+			mu.Lock()
+			firstErr = cmp.Or(firstErr, err)
+			mu.Unlock()
+			return false
+		}
+		*j.v = tree.Str(s)
+		return true
+	})
+	if firstErr != nil {
+		return &Error{Code: CodeErrorEncryptingTree, Err: firstErr}
+	}
+	return nil
+}
+
+// parallel runs do for every job, on every core for enough jobs, and
+// stops early once do returns false.
+func (w *walker) parallel(do func(decryptJob) bool) (ok bool) {
+	workers := 1
+	if len(w.jobs) >= parallelMin {
+		workers = min(runtime.GOMAXPROCS(0), len(w.jobs)/(parallelMin/2))
+	}
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	// A worker's panic goes on in this goroutine, where kura's main
+	// recovers it: left to the runtime, it would print the panic value,
+	// which might hold a decrypted value.
+	var panicOnce sync.Once
+	var panicked any
+	chunk := (len(w.jobs) + workers - 1) / workers
+	for start := 0; start < len(w.jobs); start += chunk {
+		jobs := w.jobs[start:min(start+chunk, len(w.jobs))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					failed.Store(true)
+					panicOnce.Do(func() { panicked = r })
+				}
+			}()
+			for _, j := range jobs {
+				if failed.Load() {
+					return
+				}
+				if !do(j) {
+					failed.Store(true)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
+	return !failed.Load()
 }
 
 func (w *walker) decryptLeaf(v *tree.Value) error {
@@ -328,48 +406,16 @@ const parallelMin = 2048
 // does not decrypt: every value is then put back as it was, for the
 // sequential walk to find and name the first one that fails.
 func (w *walker) finish() bool {
-	workers := 1
-	if len(w.jobs) >= parallelMin {
-		workers = min(runtime.GOMAXPROCS(0), len(w.jobs)/(parallelMin/2))
-	}
-	var failed atomic.Bool
-	var wg sync.WaitGroup
-	// A worker's panic goes on in this goroutine, where kura's main
-	// recovers it: left to the runtime, it would print the panic value,
-	// which might hold a decrypted value.
-	var panicOnce sync.Once
-	var panicked any
-	chunk := (len(w.jobs) + workers - 1) / workers
-	for start := 0; start < len(w.jobs); start += chunk {
-		jobs := w.jobs[start:min(start+chunk, len(w.jobs))]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if r := recover(); r != nil {
-					failed.Store(true)
-					panicOnce.Do(func() { panicked = r })
-				}
-			}()
-			for _, j := range jobs {
-				if failed.Load() {
-					return
-				}
-				dv, canonical, err := w.c.DecryptValueChecked(j.enc, w.aads[j.aadStart:j.aadEnd])
-				if err != nil || !canonical {
-					// (a value to report is named by the sequential walk)
-					failed.Store(true)
-					return
-				}
-				*j.v = dv
-			}
-		}()
-	}
-	wg.Wait()
-	if panicked != nil {
-		panic(panicked)
-	}
-	if failed.Load() {
+	ok := w.parallel(func(j decryptJob) bool {
+		dv, canonical, err := w.c.DecryptValueChecked(j.enc, w.aads[j.aadStart:j.aadEnd])
+		if err != nil || !canonical {
+			// (a value to report is named by the sequential walk)
+			return false
+		}
+		*j.v = dv
+		return true
+	})
+	if !ok {
 		for _, j := range w.jobs {
 			*j.v = tree.Str(j.enc)
 		}

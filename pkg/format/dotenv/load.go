@@ -13,11 +13,21 @@ import (
 // strings. A line that is neither empty, a comment nor a key=value pair is
 // an error naming the line by number only: the line may hold a secret.
 func (Store) LoadPlain(data []byte) ([]tree.Document, error) {
+	return load(data, false)
+}
+
+// load is LoadPlain; shared leaves the tree's strings pointing into data
+// (format.SharedLoader).
+func load(data []byte, shared bool) ([]tree.Document, error) {
 	// The file is read in place, not converted to one string: allocating
 	// a copy of a large file at once makes the garbage collector charge
-	// this goroutine for a large share of its marking. What the tree
-	// keeps is cloned, so it never shares memory with data.
-	s := unsafe.String(unsafe.SliceData(data), len(data)) // #nosec G103 -- read only, and what is kept is cloned (above)
+	// this goroutine for a large share of its marking. Unless shared, what
+	// the tree keeps is cloned, so it never shares memory with data.
+	s := unsafe.String(unsafe.SliceData(data), len(data)) // #nosec G103 -- read only; kept strings are cloned unless the caller shares data (format.SharedLoader)
+	clone := strings.Clone
+	if shared {
+		clone = func(s string) string { return s }
+	}
 	doc := make(tree.Document, 0, strings.Count(s, "\n")+1)
 	for n := 1; len(s) > 0; n++ {
 		line, rest, _ := strings.Cut(s, "\n")
@@ -26,7 +36,7 @@ func (Store) LoadPlain(data []byte) ([]tree.Document, error) {
 			continue
 		}
 		if line[0] == '#' {
-			doc = append(doc, tree.CommentItem(strings.Clone(line[1:]), false))
+			doc = append(doc, tree.CommentItem(clone(line[1:]), false))
 			continue
 		}
 		key, value, ok := strings.Cut(line, "=")
@@ -42,9 +52,9 @@ func (Store) LoadPlain(data []byte) ([]tree.Document, error) {
 		if strings.Contains(value, `\n`) {
 			value = strings.ReplaceAll(value, `\n`, "\n")
 		} else {
-			value = strings.Clone(value)
+			value = clone(value)
 		}
-		doc = append(doc, tree.KeyItem(strings.Clone(key), tree.Str(value)))
+		doc = append(doc, tree.KeyItem(clone(key), tree.Str(value)))
 	}
 	return []tree.Document{doc}, nil
 }
@@ -52,7 +62,19 @@ func (Store) LoadPlain(data []byte) ([]tree.Document, error) {
 // LoadEncrypted parses an encrypted dotenv file: the "sops_" entries,
 // wherever they are, make up the metadata, and the rest is the data.
 func (s Store) LoadEncrypted(data []byte) ([]tree.Document, []tree.Item, error) {
-	docs, err := s.LoadPlain(data)
+	return loadEncrypted(data, false)
+}
+
+// LoadEncryptedShared is LoadEncrypted with the tree's strings pointing
+// into data (format.SharedLoader).
+func (s Store) LoadEncryptedShared(data []byte) ([]tree.Document, []tree.Item, error) {
+	return loadEncrypted(data, true)
+}
+
+var _ format.SharedLoader = Store{}
+
+func loadEncrypted(data []byte, shared bool) ([]tree.Document, []tree.Item, error) {
+	docs, err := load(data, shared)
 	if err != nil {
 		return nil, nil, err
 	}

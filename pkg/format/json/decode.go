@@ -55,15 +55,23 @@ type decoder struct {
 	elems []tree.Value
 	// buf is reused to rebuild strings that contain escapes.
 	buf []byte
+	// shared: strings without escapes point into src.
+	shared bool
 }
 
 // decode parses a document whose top level must be an object.
 func decode(data []byte) (tree.Document, error) {
+	return decodeData(data, false)
+}
+
+// decodeData is decode; shared leaves the tree's strings pointing into
+// data (format.SharedLoader).
+func decodeData(data []byte, shared bool) (tree.Document, error) {
 	// The decoder reads the input in place, without copying it into a
 	// string (a copy of a whole large file is one long uninterruptible
-	// move that stalls the garbage collector); every string it keeps is
-	// cloned, so the tree never shares memory with data.
-	d := &decoder{src: unsafe.String(unsafe.SliceData(data), len(data))} // #nosec G103 -- read only, and what is kept is cloned (above)
+	// move that stalls the garbage collector); unless shared, every string
+	// it keeps is cloned, so the tree never shares memory with data.
+	d := &decoder{src: unsafe.String(unsafe.SliceData(data), len(data)), shared: shared} // #nosec G103 -- read only; kept strings are cloned unless the caller shares data (format.SharedLoader)
 	d.skipSpace()
 	if d.pos == len(d.src) {
 		return nil, errors.New("the input is empty")
@@ -309,6 +317,9 @@ func (d *decoder) string() (string, error) {
 		switch {
 		case c == '"':
 			d.pos++
+			if d.shared {
+				return d.src[start : d.pos-1], nil
+			}
 			return strings.Clone(d.src[start : d.pos-1]), nil
 		case c == '\\':
 			return d.slowString(start)

@@ -77,6 +77,18 @@ func (s *Store) LoadEncrypted(data []byte) ([]tree.Document, []tree.Item, error)
 	return format.SplitMetadata(docs)
 }
 
+// LoadEncryptedShared is LoadEncrypted with the tree's strings pointing
+// into data (format.SharedLoader).
+func (s *Store) LoadEncryptedShared(data []byte) ([]tree.Document, []tree.Item, error) {
+	doc, err := decodeData(data, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("could not unmarshal input data: %w", err)
+	}
+	return format.SplitMetadata([]tree.Document{doc})
+}
+
+var _ format.SharedLoader = (*Store)(nil)
+
 // EmitEncrypted writes the first document with the metadata as its last
 // entry, "sops".
 func (s *Store) EmitEncrypted(docs []tree.Document, meta []tree.Item) ([]byte, error) {

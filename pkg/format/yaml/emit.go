@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -29,6 +30,28 @@ func (s Store) indent() (int, error) {
 func (s Store) EmitPlain(docs []tree.Document) ([]byte, error) {
 	return s.emit(docs, nil)
 }
+
+// EmitPlainTo is EmitPlain writing to w in chunks (format.StreamEmitter).
+// The text goes out only once the fast emitter is known to write it all:
+// a first pass to io.Discard checks that, holding one chunk at a time.
+func (s Store) EmitPlainTo(w io.Writer, docs []tree.Document) error {
+	indent, err := s.indent()
+	if err != nil {
+		return err
+	}
+	if ok, _ := s.fastEmitTo(io.Discard, docs, nil, indent); ok {
+		_, err := s.fastEmitTo(w, docs, nil, indent)
+		return err
+	}
+	out, err := s.encoderEmit(docs, nil, indent)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(out)
+	return err
+}
+
+var _ format.StreamEmitter = Store{}
 
 // EmitEncrypted writes the documents with the metadata appended as the last
 // entry "sops" of every document, as SOPS does.
@@ -246,9 +269,10 @@ func scalarNode(v tree.Value) *yaml.Node {
 // double-quoted otherwise. The emitter then downgrades plain to quoted
 // where the text needs it, exactly as it does for sops.
 func stringNode(s string) *yaml.Node {
-	if !utf8.ValidString(s) || (s != "" && resolveHint[s[0]] == hintNumeric) {
-		// Invalid UTF-8 becomes !!binary, and strings that start like a
-		// number need the full YAML resolver: let the library decide.
+	if !utf8.ValidString(s) || mayResolveNumeric(s) {
+		// Invalid UTF-8 becomes !!binary, and strings that may read as a
+		// number or a timestamp need the full YAML resolver: let the
+		// library decide.
 		var n yaml.Node
 		if err := n.Encode(s); err == nil {
 			return &n
@@ -291,10 +315,38 @@ var resolveHint = func() (t [256]byte) {
 	return t
 }()
 
+// numericByte marks the bytes a plain scalar that yaml.v3 resolves to an
+// int, a float, a timestamp or a sexagesimal number can hold: digits,
+// signs, '.', '_', ':', the letters of 0x/0o/0b prefixes, hex digits,
+// exponents, .inf and .nan, and a timestamp's 'T', 'Z' and spaces.
+var numericByte = func() (t [256]bool) {
+	for _, c := range "0123456789+-._: \tabcdefABCDEFxXoOiInNtTzZ" {
+		t[c] = true
+	}
+	return t
+}()
+
+// mayResolveNumeric reports whether s starts like a number and holds only
+// bytes a number or timestamp can hold. Other strings that start with a
+// digit or a sign - most random tokens and passwords do - cannot resolve
+// to anything but a string, and are styled without asking the library,
+// which builds an encoder and a parser for every such string.
+func mayResolveNumeric(s string) bool {
+	if s == "" || resolveHint[s[0]] != hintNumeric {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !numericByte[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
 // plainIsString reports whether s, written plain, reads back as the string
 // s under YAML 1.2 and also under the YAML 1.1 booleans other tools still
-// apply (y, yes, on, off...). Strings with a numeric first byte are handled
-// by the library before this is called.
+// apply (y, yes, on, off...). Strings that may resolve to a number are
+// handled by the library before this is called (mayResolveNumeric).
 func plainIsString(s string) bool {
 	if s == "" {
 		return false // reads back as null

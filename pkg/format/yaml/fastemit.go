@@ -1,6 +1,7 @@
 package yaml
 
 import (
+	"io"
 	"unicode/utf8"
 
 	"github.com/kura-secrets/kura/pkg/format"
@@ -24,28 +25,72 @@ import (
 // an empty list of documents. TestFastEmitMatchesEncoder and
 // FuzzFastEmit compare it with the encoder.
 func (s Store) fastEmit(docs []tree.Document, meta []tree.Item, indent int) ([]byte, bool) {
-	if len(docs) == 0 {
+	e := newFastEmitter(indent, nil)
+	if !e.documents(docs, meta) {
 		return nil, false
 	}
+	return e.out, true
+}
+
+// fastEmitTo is fastEmit writing to w in chunks, so that the text of a
+// large file is never held whole. Text may have been written when it
+// returns ok=false: callers that cannot take it back run it first with
+// io.Discard, which costs one more pass but no memory.
+func (s Store) fastEmitTo(w io.Writer, docs []tree.Document, meta []tree.Item, indent int) (ok bool, err error) {
+	e := newFastEmitter(indent, w)
+	if !e.documents(docs, meta) {
+		return false, e.err
+	}
+	e.spill(0)
+	return true, e.err
+}
+
+func newFastEmitter(indent int, sink io.Writer) *fastEmitter {
 	if indent < minIndent || indent > maxIndent {
 		indent = minIndent // what the encoder does with other widths
 	}
-	e := fastEmitter{best: indent}
-	e.out = make([]byte, 0, 4096)
+	e := &fastEmitter{best: indent, sink: sink}
+	size := 4096
+	if sink != nil {
+		size = chunkSize + 4096
+	}
+	e.out = make([]byte, 0, size)
 	e.reset()
+	return e
+}
+
+// documents writes docs, each with meta as its last entry "sops".
+func (e *fastEmitter) documents(docs []tree.Document, meta []tree.Item) bool {
+	if len(docs) == 0 {
+		return false
+	}
 	for i, doc := range docs {
 		items := []tree.Item(doc)
 		if meta != nil {
 			items = append(items[:len(items):len(items)], tree.KeyItem(format.MetadataKey, tree.MapV(meta)))
 		}
 		if !e.document(items, i == 0) {
-			return nil, false
+			return false
 		}
 	}
-	if e.bad {
-		return nil, false
+	return !e.bad
+}
+
+// chunkSize is how much text a streaming emitter gathers before it hands
+// it to its writer.
+const chunkSize = 64 << 10
+
+// spill hands the text written so far to the sink once there are at
+// least min bytes of it. The text already written is final: nothing looks
+// back at it. After a write error the text is dropped and the error kept.
+func (e *fastEmitter) spill(min int) {
+	if e.sink == nil || len(e.out) < min || len(e.out) == 0 {
+		return
 	}
-	return e.out, true
+	if e.err == nil {
+		_, e.err = e.sink.Write(e.out)
+	}
+	e.out = e.out[:0]
 }
 
 // fastEmitter holds the writer state of the yaml.v3 emitter that decides
@@ -54,6 +99,10 @@ func (s Store) fastEmit(docs []tree.Document, meta []tree.Item, indent int) ([]b
 type fastEmitter struct {
 	out  []byte
 	best int // the indentation width
+	// sink, when set, takes the text in chunks (spill); err is its first
+	// write error.
+	sink io.Writer
+	err  error
 
 	indent     int // the current indentation; -1 before the root
 	column     int
@@ -207,6 +256,7 @@ func (e *fastEmitter) mapping(items []tree.Item, inSeq bool) bool {
 	var head, inline []string
 	first := true
 	for _, it := range items {
+		e.spill(chunkSize)
 		if it.IsComment() {
 			if it.Key.Inline {
 				inline = append(inline, it.Key.Str)
@@ -310,6 +360,7 @@ func (e *fastEmitter) sequence(elems []tree.Value, inSeq bool) bool {
 	var head, inline []string
 	first := true
 	for i, el := range elems[:last+1] {
+		e.spill(chunkSize)
 		if el.Kind == tree.Comment {
 			if el.Inline {
 				inline = append(inline, el.Str)

@@ -336,7 +336,7 @@ func stringStyle(s string) (style int, ok bool) {
 	if !ok {
 		return 0, false
 	}
-	if resolveHint[s[0]] == hintNumeric && !(a.lineBreaks && a.simple) {
+	if mayResolveNumeric(s) && !(a.lineBreaks && a.simple) {
 		// stringNode asks the library; a multi-line string of plain
 		// ASCII is written as a literal block either way.
 		return 0, false

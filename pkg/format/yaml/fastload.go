@@ -26,14 +26,20 @@ import (
 // keys, tabs, carriage returns, byte order marks and everything else fall
 // back.
 func fastLoad(data []byte) (docs []tree.Document, ok bool) {
+	return fastLoadData(data, false)
+}
+
+// fastLoadData is fastLoad; shared leaves the tree's strings pointing into
+// data (format.SharedLoader).
+func fastLoadData(data []byte, shared bool) (docs []tree.Document, ok bool) {
 	if len(data) == 0 {
 		return nil, false
 	}
 	// The parser reads data in place: a string copy of a large file costs
-	// a page fault for every page of fresh memory it touches. The strings
-	// the tree keeps are cloned at the end, so it never shares memory with
-	// data.
-	p := fastParser{src: unsafe.String(unsafe.SliceData(data), len(data))} // #nosec G103 -- read only, and what is kept is cloned (above)
+	// a page fault for every page of fresh memory it touches. Unless
+	// shared, the strings the tree keeps are cloned at the end, so it
+	// never shares memory with data.
+	p := fastParser{src: unsafe.String(unsafe.SliceData(data), len(data))} // #nosec G103 -- read only; kept strings are cloned unless the caller shares data (format.SharedLoader)
 	if !p.scanLines() {
 		return nil, false
 	}
@@ -41,8 +47,10 @@ func fastLoad(data []byte) (docs []tree.Document, ok bool) {
 	if !ok || p.fail || len(docs) == 0 {
 		return nil, false
 	}
-	for _, d := range docs {
-		cloneItemStrings(d)
+	if !shared {
+		for _, d := range docs {
+			cloneItemStrings(d)
+		}
 	}
 	return docs, true
 }

@@ -85,6 +85,21 @@ func (s Store) LoadEncrypted(data []byte) ([]tree.Document, []tree.Item, error) 
 	return format.SplitMetadata(docs)
 }
 
+// LoadEncryptedShared is LoadEncrypted with the tree's strings pointing
+// into data where the fast loader reads it (format.SharedLoader).
+func (s Store) LoadEncryptedShared(data []byte) ([]tree.Document, []tree.Item, error) {
+	docs, ok := fastLoadData(data, true)
+	if !ok {
+		var err error
+		if docs, err = loadNodes(data); err != nil {
+			return nil, nil, err
+		}
+	}
+	return format.SplitMetadata(docs)
+}
+
+var _ format.SharedLoader = Store{}
+
 // HasMetadataKey reports whether doc has a top-level "sops" entry.
 func (s Store) HasMetadataKey(doc tree.Document) bool {
 	return format.HasTopLevelKey(doc, format.MetadataKey)

@@ -100,9 +100,9 @@ func emitEncryptedPreserving(original []byte, docs []tree.Document, meta []tree.
 	places := make([]placement, len(p.docs))
 	var first error
 	for {
-		out, err := p.build(block, places, keepAll)
+		out, edits, err := p.buildEdits(block, places, keepAll)
 		if err == nil {
-			err = verifyEncrypted(out, docs, meta)
+			err = p.verifyEncrypted(out, edits, docs, meta)
 		}
 		if err == nil {
 			return out, nil
@@ -175,11 +175,89 @@ func verifyPlain(out []byte, docs []tree.Document) error {
 	return nil
 }
 
-// verifyEncrypted checks that out loads to docs and meta exactly, with
+// verifyEncrypted checks out as verifyEncryptedText does, quickly where it
+// can. The fast loader reads the text as yaml.v3 does (its differential
+// tests), and the comments of the text are those of the original, whose
+// layout prepare checked, moved by the edits: a comment is never written
+// but by an edit of its own text. So when the fast loader takes the text,
+// out is right if it loads to docs and meta and its comments, found
+// through the edits, are those of the tree, in order. Anything else goes
+// to the full check, which parses the text with yaml.v3 and finds its
+// comments by lexing it.
+func (p *plan) verifyEncrypted(out []byte, edits []edit, docs []tree.Document, meta []tree.Item) error {
+	if decided, err := p.quickVerifyEncrypted(out, edits, docs, meta); decided {
+		return err
+	}
+	return verifyEncryptedText(out, docs, meta)
+}
+
+// quickVerifyEncrypted is the quick check of verifyEncrypted; decided=false
+// leaves out to the full check.
+func (p *plan) quickVerifyEncrypted(out []byte, edits []edit, docs []tree.Document, meta []tree.Item) (decided bool, err error) {
+	got, ok := fastLoad(out)
+	if !ok || len(got) != len(docs) {
+		return false, nil
+	}
+	var want []string
+	for i, d := range got {
+		var rest tree.Document
+		found := 0
+		for _, it := range d {
+			if isMetadataKey(it.Key) {
+				found++
+				if it.Value.Kind != tree.Map || !equalItems(it.Value.Items, meta, false) {
+					return false, nil
+				}
+				continue
+			}
+			rest = append(rest, it)
+		}
+		if found != 1 || !equalItems(rest, docs[i], false) {
+			return true, &docError{i}
+		}
+		want = appendComments(want, d, false)
+	}
+	have, ok := p.movedComments(out, edits)
+	if !ok || !slices.Equal(have, want) {
+		return false, nil
+	}
+	return true, nil
+}
+
+// movedComments returns the texts of the original's comments in out, the
+// text the edits (ordered by offset) made of it, leaving out comments in
+// text an edit replaced. ok=false if a comment is not where it should be.
+func (p *plan) movedComments(out []byte, edits []edit) (texts []string, ok bool) {
+	texts = make([]string, 0, len(p.l.comments))
+	delta, k := 0, 0
+	for _, c := range p.l.comments {
+		for k < len(edits) && edits[k].to <= c.hash {
+			delta += len(edits[k].text) - (edits[k].to - edits[k].from)
+			k++
+		}
+		if k < len(edits) && edits[k].from <= c.hash {
+			continue // inside replaced text: a "sops" entry taken out
+		}
+		at := c.hash + delta
+		if at >= len(out) || out[at] != '#' {
+			return nil, false
+		}
+		end := bytes.IndexByte(out[at:], '\n')
+		if end < 0 {
+			end = len(out)
+		} else {
+			end += at
+		}
+		texts = append(texts, string(out[at+1:end]))
+	}
+	return texts, true
+}
+
+// verifyEncryptedText checks that out loads to docs and meta exactly, with
 // the metadata in every document, and that every comment in the text is
 // one the tree holds (yaml.v3 drops some comments: a dropped one would
 // stay in clear).
-func verifyEncrypted(out []byte, docs []tree.Document, meta []tree.Item) error {
+func verifyEncryptedText(out []byte, docs []tree.Document, meta []tree.Item) error {
 	l, err := scan(out)
 	if err != nil {
 		return err
@@ -361,6 +439,12 @@ func (p *plan) trailing() {
 // build writes the text with the metadata block (or none) placed as
 // asked, and the old "sops" entries removed as asked.
 func (p *plan) build(block string, places []placement, rm removal) ([]byte, error) {
+	out, _, err := p.buildEdits(block, places, rm)
+	return out, err
+}
+
+// buildEdits is build, also returning the edits made, ordered by offset.
+func (p *plan) buildEdits(block string, places []placement, rm removal) ([]byte, []edit, error) {
 	s := p.l.src
 	edits := slices.Clone(p.edits)
 	block = strings.ReplaceAll(block, "\n", s.nl)
@@ -399,20 +483,20 @@ func (p *plan) build(block string, places []placement, rm removal) ([]byte, erro
 	}
 	out, err := apply(s.b, edits)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if rm == dropFinalBreak {
 		last := p.docs[len(p.docs)-1].removed
 		if len(last) == 0 || last[len(last)-1][1] != len(s.b) || !bytes.HasSuffix(out, []byte(s.nl)) {
-			return nil, errSkip
+			return nil, nil, errSkip
 		}
 		out = out[:len(out)-len(s.nl)]
 		used = true
 	}
 	if !used && rm != keepAll {
-		return nil, errSkip
+		return nil, nil, errSkip
 	}
-	return out, nil
+	return out, edits, nil
 }
 
 // documentStarts returns where each document starts: at its "---", or at

@@ -121,6 +121,10 @@ var tricky = []string{
 	"host:port", "pa$$w0rd", "ends with spaces   ", "\x80invalid", "\xff\xfe", "0755", "-0", "+0", "0.", "1.", "-.5",
 	"2024-03-15T10:20:30Z", "1e400", "0x", "0xZZ", "- ", "a ", " a", "\ta", "a\t", "\\", "\\n", "key: value # comment",
 	strings.Repeat("long ", 40), strings.Repeat("x", 200),
+	// Starting like a number but holding a byte no number has: styled
+	// without the library (mayResolveNumeric).
+	"3R1f83RQ+sB98hFq0aBbTaM47jmGPyU4", "9fCZ/08MNoS0E", "1g", "0xG1", "1:2g", "-a b", "+x", "1 #c", "1: x", "1 - x",
+	"2001-12-14T21:59:43.10Q", "1-2-3", "-", "- x", "0o8", "1\n2", "1\nabc\n", "5'", "7\"", "1,2", "1[a]", "1 ", " 1",
 }
 
 // TestScalarNodeMatchesEncode checks that stringNode gives the output SOPS

@@ -1,0 +1,90 @@
+package yaml
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/kura-secrets/kura/internal/benchdata"
+	"github.com/kura-secrets/kura/pkg/tree"
+)
+
+// TestEmitPlainToMatchesEmitPlain writes every corpus file and a document
+// of many chunks with EmitPlainTo and EmitPlain: the bytes must be equal,
+// whichever emitter writes them, and the chunks must arrive in order.
+func TestEmitPlainToMatchesEmitPlain(t *testing.T) {
+	names, texts := yamlInputs(t)
+	inputs := [][]tree.Document{{benchdata.Document(20000)}, {benchdata.Document(3000), benchdata.Document(10)}}
+	for _, text := range texts {
+		if docs, err := (Store{}).LoadPlain(text); err == nil && len(docs) > 0 {
+			inputs = append(inputs, docs)
+		} else {
+			inputs = append(inputs, nil)
+		}
+	}
+	names = append([]string{"benchdata 20000", "benchdata two documents"}, names...)
+	for i, docs := range inputs {
+		if docs == nil {
+			continue
+		}
+		for _, indent := range []int{0, 2} {
+			s := Store{Indent: indent}
+			want, werr := s.EmitPlain(docs)
+			var w chunkRecorder
+			gerr := s.EmitPlainTo(&w, docs)
+			if (werr != nil) != (gerr != nil) || !bytes.Equal(w.buf.Bytes(), want) {
+				t.Errorf("%s (indent %d): EmitPlainTo gave %q, %v; EmitPlain %q, %v", names[i], indent, w.buf.Bytes(), gerr, want, werr)
+			}
+			if i == 0 && w.writes < 3 {
+				t.Errorf("%s: %d writes of at most %d bytes: the text was not streamed", names[i], w.writes, w.largest)
+			}
+			if i < 2 && w.largest > 2*chunkSize {
+				// One entry is never split: a chunk is at least an entry.
+				t.Errorf("%s: a write of %d bytes, more than two chunks", names[i], w.largest)
+			}
+		}
+	}
+}
+
+// TestEmitPlainToFallback: a tree the fast emitter leaves to the encoder
+// (a non-string key) is written whole by the encoder, with nothing written
+// before it.
+func TestEmitPlainToFallback(t *testing.T) {
+	doc := benchdata.Document(5000)
+	doc = append(doc, tree.Item{Key: tree.IntV(1), Value: tree.Str("x")})
+	want, err := Store{}.EmitPlain([]tree.Document{doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w chunkRecorder
+	if err := (Store{}).EmitPlainTo(&w, []tree.Document{doc}); err != nil {
+		t.Fatal(err)
+	}
+	if w.writes != 1 || !bytes.Equal(w.buf.Bytes(), want) {
+		t.Errorf("%d writes; equal: %v", w.writes, bytes.Equal(w.buf.Bytes(), want))
+	}
+}
+
+// TestEmitPlainToWriteError: the writer's error is returned.
+func TestEmitPlainToWriteError(t *testing.T) {
+	broken := errors.New("disk full")
+	err := Store{}.EmitPlainTo(failingWriter{broken}, []tree.Document{benchdata.Document(20000)})
+	if !errors.Is(err, broken) {
+		t.Errorf("got %v, want %v", err, broken)
+	}
+}
+
+type chunkRecorder struct {
+	buf             bytes.Buffer
+	writes, largest int
+}
+
+func (c *chunkRecorder) Write(p []byte) (int, error) {
+	c.writes++
+	c.largest = max(c.largest, len(p))
+	return c.buf.Write(p)
+}
+
+type failingWriter struct{ err error }
+
+func (f failingWriter) Write(p []byte) (int, error) { return 0, f.err }
