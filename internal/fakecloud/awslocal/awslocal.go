@@ -235,6 +235,12 @@ func (s *Server) AddCredentials(accessKeyID, secretAccessKey string) {
 	s.creds[accessKeyID] = credential{SecretAccessKey: secretAccessKey}
 }
 
+// AddAlias creates an alias ("alias/NAME") for a seeded key id, for tests
+// whose key ARNs are written in advance, such as the documentation's.
+func (s *Server) AddAlias(alias, keyID string) error {
+	return s.backendCall("CreateAlias", map[string]string{"AliasName": alias, "TargetKeyId": keyID})
+}
+
 // KMSCalls returns the KMS requests let through so far.
 func (s *Server) KMSCalls() []KMSCall {
 	s.mu.Lock()
