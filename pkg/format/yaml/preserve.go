@@ -200,19 +200,11 @@ func (p *plan) quickVerifyEncrypted(out []byte, edits []edit, docs []tree.Docume
 	}
 	var want []string
 	for i, d := range got {
-		var rest tree.Document
-		found := 0
-		for _, it := range d {
-			if isMetadataKey(it.Key) {
-				found++
-				if it.Value.Kind != tree.Map || !equalItems(it.Value.Items, meta, false) {
-					return false, nil
-				}
-				continue
-			}
-			rest = append(rest, it)
+		found, metaEqual, restEqual := compareWritten(d, docs[i], meta)
+		if !metaEqual {
+			return false, nil
 		}
-		if found != 1 || !equalItems(rest, docs[i], false) {
+		if found != 1 || !restEqual {
 			return true, &docError{i}
 		}
 		want = appendComments(want, d, false)
@@ -269,19 +261,11 @@ func verifyEncryptedText(out []byte, docs []tree.Document, meta []tree.Item) err
 		return errors.New("the written text has another number of documents")
 	}
 	for i, d := range l.docs {
-		var rest tree.Document
-		found := 0
-		for _, it := range d {
-			if isMetadataKey(it.Key) {
-				found++
-				if it.Value.Kind != tree.Map || !equalItems(it.Value.Items, meta, false) {
-					return errors.New("the written metadata does not load back")
-				}
-				continue
-			}
-			rest = append(rest, it)
+		found, metaEqual, restEqual := compareWritten(d, docs[i], meta)
+		if !metaEqual {
+			return errors.New("the written metadata does not load back")
 		}
-		if found != 1 || !equalItems(rest, docs[i], false) {
+		if found != 1 || !restEqual {
 			return &docError{i}
 		}
 	}
@@ -290,6 +274,25 @@ func verifyEncryptedText(out []byte, docs []tree.Document, meta []tree.Item) err
 		return errors.New("the written text does not load to the documents")
 	}
 	return nil
+}
+
+// compareWritten compares a document read back from written text with
+// the document it must hold and the metadata appended to it: found counts
+// its "sops" entries, metaEqual says each of them is meta, restEqual that
+// the other entries are want's.
+func compareWritten(d, want tree.Document, meta []tree.Item) (found int, metaEqual, restEqual bool) {
+	rest := make(tree.Document, 0, len(d))
+	for _, it := range d {
+		if isMetadataKey(it.Key) {
+			found++
+			if it.Value.Kind != tree.Map || !equalItems(it.Value.Items, meta, false) {
+				return found, false, false
+			}
+			continue
+		}
+		rest = append(rest, it)
+	}
+	return found, true, equalItems(rest, want, false)
 }
 
 // edit replaces text[from:to] with text.
