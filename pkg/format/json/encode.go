@@ -3,6 +3,7 @@ package json
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -25,6 +26,31 @@ import (
 
 type encoder struct {
 	indent string // one level of indentation
+	// sink, when set, takes the text in chunks: see spill.
+	sink *chunkSink
+}
+
+// chunkSize is how much text a streaming encoder gathers before handing
+// it to its writer.
+const chunkSize = 64 << 10
+
+// chunkSink is the writer of a streaming encoder and its first error.
+type chunkSink struct {
+	w   io.Writer
+	err error
+}
+
+// spill hands b to the sink once it holds a chunk, and returns the buffer
+// to go on with. The text written is final: nothing looks back at it.
+// After a write error the text is dropped and the error kept.
+func (e encoder) spill(b []byte) []byte {
+	if e.sink == nil || len(b) < chunkSize {
+		return b
+	}
+	if e.sink.err == nil {
+		_, e.sink.err = e.sink.w.Write(b)
+	}
+	return b[:0]
 }
 
 // indentUnit returns the text of one indentation level: a TAB for -1, the
@@ -116,6 +142,7 @@ func (e encoder) object(b []byte, items, extra []tree.Item, depth int) ([]byte, 
 				b = append(b, ',')
 			}
 			n++
+			b = e.spill(b)
 			b = e.newline(b, depth+1)
 			b = appendString(b, it.Key.Str)
 			b = append(b, ':', ' ')
@@ -147,6 +174,7 @@ func (e encoder) array(b []byte, elems []tree.Value, key string, depth int) ([]b
 			b = append(b, ',')
 		}
 		n++
+		b = e.spill(b)
 		b = e.newline(b, depth+1)
 		var err error
 		if b, err = e.value(b, v, key, depth+1); err != nil {

@@ -14,6 +14,7 @@ package json
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/kura-secrets/kura/pkg/format"
 	"github.com/kura-secrets/kura/pkg/tree"
@@ -132,6 +133,40 @@ func (s *Store) HasMetadataKey(doc tree.Document) bool {
 func (s *Store) encoder() (encoder, error) {
 	unit, err := indentUnit(s.Indent)
 	return encoder{indent: unit}, err
+}
+
+// EmitPlainTo is EmitPlain writing to w in chunks (format.StreamEmitter),
+// so that a large file's text is never held whole. A first pass to
+// io.Discard, one chunk at a time, proves the document can be written:
+// nothing reaches w for a tree that cannot.
+func (s *Store) EmitPlainTo(w io.Writer, docs []tree.Document) error {
+	if len(docs) == 0 {
+		return errors.New("error marshaling to JSON: there is no document to write")
+	}
+	e, err := s.encoder()
+	if err != nil {
+		return err
+	}
+	if err := e.stream(io.Discard, docs[0]); err != nil {
+		return fmt.Errorf("error marshaling to JSON: %w", err)
+	}
+	return e.stream(w, docs[0])
+}
+
+var _ format.StreamEmitter = (*Store)(nil)
+
+// stream writes items as one top-level object and a newline to w.
+func (e encoder) stream(w io.Writer, items []tree.Item) error {
+	e.sink = &chunkSink{w: w}
+	b, err := e.object(make([]byte, 0, chunkSize+4096), items, nil, 0)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if e.sink.err == nil {
+		_, e.sink.err = w.Write(b)
+	}
+	return e.sink.err
 }
 
 // emitDocument writes items, then extra, as one top-level object followed

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kura-secrets/kura/internal/benchdata"
+	"github.com/kura-secrets/kura/internal/storetest"
 	"github.com/kura-secrets/kura/pkg/tree"
 )
 
@@ -30,17 +31,17 @@ func TestEmitPlainToMatchesEmitPlain(t *testing.T) {
 		for _, indent := range []int{0, 2} {
 			s := Store{Indent: indent}
 			want, werr := s.EmitPlain(docs)
-			var w chunkRecorder
+			var w storetest.ChunkRecorder
 			gerr := s.EmitPlainTo(&w, docs)
-			if (werr != nil) != (gerr != nil) || !bytes.Equal(w.buf.Bytes(), want) {
-				t.Errorf("%s (indent %d): EmitPlainTo gave %q, %v; EmitPlain %q, %v", names[i], indent, w.buf.Bytes(), gerr, want, werr)
+			if (werr != nil) != (gerr != nil) || !bytes.Equal(w.Buf.Bytes(), want) {
+				t.Errorf("%s (indent %d): EmitPlainTo gave %q, %v; EmitPlain %q, %v", names[i], indent, w.Buf.Bytes(), gerr, want, werr)
 			}
-			if i == 0 && w.writes < 3 {
-				t.Errorf("%s: %d writes of at most %d bytes: the text was not streamed", names[i], w.writes, w.largest)
+			if i == 0 && w.Writes < 3 {
+				t.Errorf("%s: %d writes of at most %d bytes: the text was not streamed", names[i], w.Writes, w.Largest)
 			}
-			if i < 2 && w.largest > 2*chunkSize {
+			if i < 2 && w.Largest > 2*chunkSize {
 				// One entry is never split: a chunk is at least an entry.
-				t.Errorf("%s: a write of %d bytes, more than two chunks", names[i], w.largest)
+				t.Errorf("%s: a write of %d bytes, more than two chunks", names[i], w.Largest)
 			}
 		}
 	}
@@ -56,35 +57,20 @@ func TestEmitPlainToFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var w chunkRecorder
+	var w storetest.ChunkRecorder
 	if err := (Store{}).EmitPlainTo(&w, []tree.Document{doc}); err != nil {
 		t.Fatal(err)
 	}
-	if w.writes != 1 || !bytes.Equal(w.buf.Bytes(), want) {
-		t.Errorf("%d writes; equal: %v", w.writes, bytes.Equal(w.buf.Bytes(), want))
+	if w.Writes != 1 || !bytes.Equal(w.Buf.Bytes(), want) {
+		t.Errorf("%d writes; equal: %v", w.Writes, bytes.Equal(w.Buf.Bytes(), want))
 	}
 }
 
 // TestEmitPlainToWriteError: the writer's error is returned.
 func TestEmitPlainToWriteError(t *testing.T) {
 	broken := errors.New("disk full")
-	err := Store{}.EmitPlainTo(failingWriter{broken}, []tree.Document{benchdata.Document(20000)})
+	err := Store{}.EmitPlainTo(storetest.FailingWriter{Err: broken}, []tree.Document{benchdata.Document(20000)})
 	if !errors.Is(err, broken) {
 		t.Errorf("got %v, want %v", err, broken)
 	}
 }
-
-type chunkRecorder struct {
-	buf             bytes.Buffer
-	writes, largest int
-}
-
-func (c *chunkRecorder) Write(p []byte) (int, error) {
-	c.writes++
-	c.largest = max(c.largest, len(p))
-	return c.buf.Write(p)
-}
-
-type failingWriter struct{ err error }
-
-func (f failingWriter) Write(p []byte) (int, error) { return 0, f.err }

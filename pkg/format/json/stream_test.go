@@ -1,0 +1,69 @@
+package json
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/kura-secrets/kura/internal/benchdata"
+	"github.com/kura-secrets/kura/internal/corpus"
+	"github.com/kura-secrets/kura/internal/storetest"
+	"github.com/kura-secrets/kura/pkg/tree"
+)
+
+// TestEmitPlainToMatchesEmitPlain writes every JSON plaintext of the
+// corpus and a document of many chunks with EmitPlainTo and EmitPlain, at
+// a TAB and at two spaces: the bytes must be equal, and the large one must
+// arrive in several writes of about a chunk.
+func TestEmitPlainToMatchesEmitPlain(t *testing.T) {
+	inputs := map[string]tree.Document{"benchdata 20000": benchdata.Document(20000)}
+	for _, r := range corpus.MustRows(t) {
+		if r["format"] == "json" && r["kind"] == "roundtrip" && strings.HasSuffix(r["input"], ".json") {
+			if docs, err := New(TabIndent).LoadPlain(readFile(t, r.Path("input"))); err == nil {
+				inputs[r["case"]] = docs[0]
+			}
+		}
+	}
+	if len(inputs) < 5 {
+		t.Fatalf("only %d inputs", len(inputs))
+	}
+	for name, doc := range inputs {
+		for _, indent := range []int{TabIndent, 2} {
+			s := New(indent)
+			want, err := s.EmitPlain([]tree.Document{doc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var w storetest.ChunkRecorder
+			if err := s.EmitPlainTo(&w, []tree.Document{doc}); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if !bytes.Equal(w.Buf.Bytes(), want) {
+				t.Errorf("%s (indent %d): EmitPlainTo differs from EmitPlain", name, indent)
+			}
+			if strings.HasPrefix(name, "benchdata") && (w.Writes < 3 || w.Largest > 2*chunkSize) {
+				t.Errorf("%s: %d writes, the largest %d bytes: not streamed in chunks", name, w.Writes, w.Largest)
+			}
+		}
+	}
+}
+
+// TestEmitPlainToNothingOnError: a tree that cannot be written (a NaN late
+// in a large document) gives EmitPlain's error and writes nothing; a
+// writer's error is returned as it is.
+func TestEmitPlainToNothingOnError(t *testing.T) {
+	doc := benchdata.Document(20000)
+	doc = append(doc, tree.KeyItem("late", tree.FloatV(math.NaN())))
+	_, want := New(TabIndent).EmitPlain([]tree.Document{doc})
+	var w storetest.ChunkRecorder
+	got := New(TabIndent).EmitPlainTo(&w, []tree.Document{doc})
+	if want == nil || got == nil || got.Error() != want.Error() || w.Writes != 0 {
+		t.Errorf("EmitPlainTo: %v after %d writes; EmitPlain: %v", got, w.Writes, want)
+	}
+	broken := errors.New("disk full")
+	if err := New(TabIndent).EmitPlainTo(storetest.FailingWriter{Err: broken}, []tree.Document{benchdata.Document(20000)}); !errors.Is(err, broken) {
+		t.Errorf("got %v, want %v", err, broken)
+	}
+}
