@@ -2,6 +2,8 @@ module github.com/kura-secrets/kura
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	cloud.google.com/go/kms v1.37.0
 	filippo.io/age v1.3.2
