@@ -313,6 +313,13 @@ func (a *app) execFile(f *execFlags, file string, argv []string) error {
 	var cleanOnce sync.Once
 	cleanup := func() { cleanOnce.Do(func() { os.RemoveAll(dir) }) }
 	defer cleanup()
+	// From here on a signal must not kill kura, which would leave the
+	// directory behind: signals wait in sig and go to the command once it
+	// runs (a signal that came before would otherwise be lost, or end kura
+	// with the plaintext still on disk).
+	sig := make(chan os.Signal, 8)
+	signal.Notify(sig, forwardedSignals...)
+	defer signal.Stop(sig)
 	name := f.filename
 	if name == "" {
 		name = filepath.Base(file)
@@ -350,8 +357,6 @@ func (a *app) execFile(f *execFlags, file string, argv []string) error {
 	if err := child.Start(); err != nil {
 		return &sopsfile.Error{Code: sopsfile.CodeGeneric, Err: fmt.Errorf("starting %s: %v", args[0], err)}
 	}
-	sig := make(chan os.Signal, 8)
-	signal.Notify(sig, forwardedSignals...)
 	done := make(chan struct{})
 	go func() {
 		for {
