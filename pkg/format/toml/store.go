@@ -177,11 +177,30 @@ func (s Store) LoadEncrypted(data []byte) ([]tree.Document, []tree.Item, error) 
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(docs) == 1 {
+		unhookMetadataComment(docs[0])
+	}
 	docs, meta, err := format.SplitMetadata(docs)
 	if err != nil {
 		return nil, nil, err
 	}
 	return docs, sortMetadata(meta), nil
+}
+
+// unhookMetadataComment makes the comment that trails a "[sops]" header
+// line a comment of its own line. The loader places a header's comment
+// before its table as an inline comment; the metadata table is not in the
+// tree, so written back that comment would have no line to trail and
+// would read back differently (found by FuzzLoadEncrypted).
+func unhookMetadataComment(doc tree.Document) {
+	for i, it := range doc {
+		if !it.IsComment() && it.Key.Kind == tree.String && it.Key.Str == format.MetadataKey {
+			if i > 0 && doc[i-1].IsComment() {
+				doc[i-1].Key.Inline = false
+			}
+			return
+		}
+	}
 }
 
 // EmitEncrypted writes the document, then the metadata as a last [sops]
