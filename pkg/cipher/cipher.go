@@ -77,15 +77,24 @@ var ErrDecrypt = errors.New("the value does not decrypt (wrong key, tampered val
 // EncryptValue encrypts a scalar or comment, with aad as additional data.
 // Empty strings and empty comments stay empty, as in SOPS.
 func (c *Cipher) EncryptValue(v tree.Value, aad []byte) (string, error) {
+	return c.EncryptValueWith(nil, v, aad)
+}
+
+// EncryptValueWith is EncryptValue with working memory from sc (nil
+// allocates it): the plaintext, IV and sealed bytes live there, and only
+// the ENC string is new memory. sc is cleared of the plaintext after use.
+func (c *Cipher) EncryptValueWith(sc *Scratch, v tree.Value, aad []byte) (string, error) {
 	typ, err := TypeOf(v)
 	if err != nil {
 		return "", err
 	}
-	plaintext := v.AppendCanonical(nil)
+	plaintext := v.AppendCanonical(sc.plainBuf())
+	defer sc.keepPlain(plaintext)
+	defer clear(plaintext)
 	if len(plaintext) == 0 && (v.Kind == tree.String || v.Kind == tree.Comment) {
 		return "", nil
 	}
-	return c.Encrypt(plaintext, typ, aad)
+	return c.encrypt(sc, plaintext, typ, aad)
 }
 
 // RemembersIVs reports whether c holds IVs of decrypted values to reuse:
@@ -124,6 +133,10 @@ func (c *Cipher) Adopt(other *Cipher) {
 
 // Encrypt encrypts plaintext bytes of the given type.
 func (c *Cipher) Encrypt(plaintext []byte, typ string, aad []byte) (string, error) {
+	return c.encrypt(nil, plaintext, typ, aad)
+}
+
+func (c *Cipher) encrypt(sc *Scratch, plaintext []byte, typ string, aad []byte) (string, error) {
 	var iv []byte
 	if len(c.ivs) > 0 {
 		k := ivKey{string(aad), typ, string(plaintext)}
@@ -137,16 +150,16 @@ func (c *Cipher) Encrypt(plaintext []byte, typ string, aad []byte) (string, erro
 		}
 	}
 	if iv == nil {
-		iv = make([]byte, IVSize)
+		iv = sc.ivBuf()
 		if _, err := rand.Read(iv); err != nil {
 			return "", fmt.Errorf("reading random IV: %w", err)
 		}
 	}
-	return c.seal(plaintext, typ, iv, aad), nil
+	return c.seal(sc, plaintext, typ, iv, aad), nil
 }
 
-func (c *Cipher) seal(plaintext []byte, typ string, iv, aad []byte) string {
-	sealed := c.gcm.Seal(make([]byte, 0, len(plaintext)+tagSize), iv, plaintext, aad)
+func (c *Cipher) seal(sc *Scratch, plaintext []byte, typ string, iv, aad []byte) string {
+	sealed := c.gcm.Seal(sc.sealedBuf(0, len(plaintext)+tagSize), iv, plaintext, aad)
 	n := len(sealed) - tagSize
 	return Encrypted{Data: sealed[:n], IV: iv, Tag: sealed[n:], Type: typ}.String()
 }
@@ -164,14 +177,22 @@ func (c *Cipher) DecryptValue(s string, aad []byte) (tree.Value, error) {
 // means the type tag, not covered by the encryption, was changed (or the
 // writer was not SOPS-compatible).
 func (c *Cipher) DecryptValueChecked(s string, aad []byte) (v tree.Value, canonical bool, err error) {
+	return c.DecryptValueCheckedWith(nil, s, aad)
+}
+
+// DecryptValueCheckedWith is DecryptValueChecked with working memory from
+// sc (nil allocates it): the value is base64-decoded and opened there,
+// and only the decrypted value's own string is new memory. The plaintext
+// is cleared from sc before it returns.
+func (c *Cipher) DecryptValueCheckedWith(sc *Scratch, s string, aad []byte) (v tree.Value, canonical bool, err error) {
 	if s == "" {
 		return tree.Str(""), true, nil
 	}
-	e, err := Parse(s)
+	e, err := parse(s, sc)
 	if err != nil {
 		return tree.Value{}, false, err
 	}
-	// Parse's buffer is this call's own: open the data in place.
+	// Parse's buffer is this call's own (or sc's): open the data in place.
 	plaintext, err := c.openIn(e, aad, true)
 	if err != nil {
 		return tree.Value{}, false, err

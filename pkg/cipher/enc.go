@@ -57,6 +57,11 @@ var encPattern = sync.OnceValue(func() *regexp.Regexp {
 
 // Parse decodes an ENC[...] string. It accepts exactly what sops accepts.
 func Parse(s string) (Encrypted, error) {
+	return parse(s, nil)
+}
+
+// parse is Parse, decoding into sc's memory (nil allocates it).
+func parse(s string, sc *Scratch) (Encrypted, error) {
 	data, iv, tag, typ, ok := split(s)
 	if !ok {
 		m := encPattern().FindStringSubmatch(s)
@@ -70,7 +75,7 @@ func Parse(s string) (Encrypted, error) {
 	// for opening in place (Cipher.DecryptValue).
 	enc := base64.StdEncoding
 	dl, tl := enc.DecodedLen(len(data)), enc.DecodedLen(len(tag))
-	buf := make([]byte, dl+tl+enc.DecodedLen(len(iv)))
+	buf := sc.sealedBuf(dl+tl+enc.DecodedLen(len(iv)), 0)
 	n, err := enc.Decode(buf, bytesOf(data))
 	if err != nil {
 		return Encrypted{}, errors.New("the data field is not valid base64")

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kura-secrets/kura/internal/benchdata"
+	"github.com/kura-secrets/kura/pkg/cipher"
 	"github.com/kura-secrets/kura/pkg/keys"
 	"github.com/kura-secrets/kura/pkg/rules"
 	"github.com/kura-secrets/kura/pkg/tree"
@@ -74,5 +75,35 @@ func TestParallelDecrypt(t *testing.T) {
 		if e1 == nil || e2 == nil || e1.Error() != e2.Error() {
 			t.Fatalf("tampered: sequential %v, parallel %v", e1, e2)
 		}
+	}
+}
+
+// TestCountLeavesSizesWalk checks that countLeaves sizes the deferred
+// walk exactly: as many jobs as leaves, and their additional data in the
+// bytes counted, so the walk's buffers are allocated once.
+func TestCountLeavesSizesWalk(t *testing.T) {
+	docs := []tree.Document{
+		benchdata.Document(300),
+		{
+			tree.CommentItem("top", false),
+			{Key: tree.Str("list"), Value: tree.ListV([]tree.Value{tree.Str("a"), tree.IntV(1), tree.MapV(tree.Document{{Key: tree.Str("k"), Value: tree.BoolV(true)}}), tree.ListV([]tree.Value{tree.Str("deep")})})},
+			{Key: tree.Str("empty"), Value: tree.MapV(nil)},
+			{Key: tree.Str("null"), Value: tree.Value{Kind: tree.Null}},
+		},
+	}
+	want := countLeaves(docs)
+	c, err := cipher.New(make([]byte, cipher.DataKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWalker(rules.NewSelector(rules.Config{}), c, false)
+	w.deferred = true
+	for _, d := range docs {
+		if err := w.document(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(w.jobs) != want.leaves || len(w.aads) != want.aad {
+		t.Errorf("the walk made %d jobs with %d bytes of additional data; countLeaves said %d and %d", len(w.jobs), len(w.aads), want.leaves, want.aad)
 	}
 }

@@ -181,13 +181,10 @@ func (f *File) decryptKey(dataKey []byte, ignoreMAC, remember, strict bool) erro
 	w.deferred = !remember
 	if w.deferred {
 		// Sized once: growing these by doubling copies them over and over.
-		n := 0
-		for _, doc := range f.Docs {
-			n += countLeaves(doc)
-		}
-		w.jobs = make([]decryptJob, 0, n)
-		w.macs = make([]macEntry, 0, n)
-		w.aads = make([]byte, 0, 24*n)
+		n := countLeaves(f.Docs)
+		w.jobs = make([]decryptJob, 0, n.leaves)
+		w.macs = make([]macEntry, 0, n.leaves)
+		w.aads = make([]byte, 0, n.aad)
 	}
 	for _, doc := range f.Docs {
 		if err := w.document(doc); err != nil {
@@ -332,14 +329,10 @@ func (f *File) seal(now time.Time) error {
 	// Values are encrypted on every core when there are enough of them
 	// and the cipher reuses no IVs, which it hands out in document order.
 	if !f.cipher.RemembersIVs() {
-		n := 0
-		for _, doc := range f.Docs {
-			n += countLeaves(doc)
-		}
-		if n >= parallelMin {
+		if n := countLeaves(f.Docs); n.leaves >= parallelMin {
 			w.deferred = true
-			w.jobs = make([]decryptJob, 0, n)
-			w.aads = make([]byte, 0, 32*n)
+			w.jobs = make([]decryptJob, 0, n.leaves)
+			w.aads = make([]byte, 0, n.aad)
 		}
 	}
 	for _, doc := range f.Docs {

@@ -54,6 +54,10 @@ type walker struct {
 	// during the walk), with their ENC text.
 	comments []decryptJob
 	macs     []macEntry
+
+	// scratch is the working memory of values encrypted or decrypted
+	// on this goroutine (parallel gives each worker its own).
+	scratch cipher.Scratch
 }
 
 // decryptJob is a value to decrypt, or to encrypt: enc is its ENC text,
@@ -234,7 +238,7 @@ func (w *walker) encryptLeaf(v *tree.Value) error {
 		w.jobs = append(w.jobs, decryptJob{v: v, aadStart: start, aadEnd: len(w.aads)})
 		return nil
 	}
-	s, err := w.c.EncryptValue(*v, w.additional())
+	s, err := w.c.EncryptValueWith(&w.scratch, *v, w.additional())
 	if err != nil {
 		return w.fail(CodeErrorEncryptingTree, err)
 	}
@@ -248,8 +252,8 @@ func (w *walker) encryptLeaf(v *tree.Value) error {
 func (w *walker) finishEncrypt() error {
 	var firstErr error
 	var mu sync.Mutex
-	w.parallel(func(j decryptJob) bool {
-		s, err := w.c.EncryptValue(*j.v, w.aads[j.aadStart:j.aadEnd])
+	w.parallel(func(j decryptJob, sc *cipher.Scratch) bool {
+		s, err := w.c.EncryptValueWith(sc, *j.v, w.aads[j.aadStart:j.aadEnd])
 		if err != nil {
 			mu.Lock()
 			firstErr = cmp.Or(firstErr, err)
@@ -267,10 +271,20 @@ func (w *walker) finishEncrypt() error {
 
 // parallel runs do for every job, on every core for enough jobs, and
 // stops early once do returns false.
-func (w *walker) parallel(do func(decryptJob) bool) (ok bool) {
+func (w *walker) parallel(do func(decryptJob, *cipher.Scratch) bool) (ok bool) {
 	workers := 1
 	if len(w.jobs) >= parallelMin {
 		workers = min(runtime.GOMAXPROCS(0), len(w.jobs)/(parallelMin/2))
+	}
+	if workers == 1 {
+		// On this goroutine: starting another, and the thread to run
+		// it, costs more than a small file's values.
+		for _, j := range w.jobs {
+			if !do(j, &w.scratch) {
+				return false
+			}
+		}
+		return true
 	}
 	var failed atomic.Bool
 	var wg sync.WaitGroup
@@ -284,6 +298,7 @@ func (w *walker) parallel(do func(decryptJob) bool) (ok bool) {
 		jobs := w.jobs[start:min(start+chunk, len(w.jobs))]
 		wg.Add(1)
 		go func() {
+			var sc cipher.Scratch
 			defer wg.Done()
 			defer func() {
 				if r := recover(); r != nil {
@@ -295,7 +310,7 @@ func (w *walker) parallel(do func(decryptJob) bool) (ok bool) {
 				if failed.Load() {
 					return
 				}
-				if !do(j) {
+				if !do(j, &sc) {
 					failed.Store(true)
 					return
 				}
@@ -328,7 +343,7 @@ func (w *walker) decryptLeaf(v *tree.Value) error {
 			return w.fail(CodeErrorDecryptingTree, fmt.Errorf("expected an encrypted value, found a plain %s", v.Kind))
 		}
 		typ := typeTag(v.Str)
-		dv, canonical, err := w.c.DecryptValueChecked(v.Str, w.additional())
+		dv, canonical, err := w.c.DecryptValueCheckedWith(&w.scratch, v.Str, w.additional())
 		if err != nil {
 			return w.fail(CodeErrorDecryptingTree, err)
 		}
@@ -362,7 +377,7 @@ func (w *walker) comment(c *tree.Value, self bool, n int) error {
 		return nil
 	}
 	if w.decrypt {
-		dv, err := w.c.DecryptValue(c.Str, w.additional())
+		dv, _, err := w.c.DecryptValueCheckedWith(&w.scratch, c.Str, w.additional())
 		if err != nil {
 			// Comments are not covered by the MAC and older writers left
 			// them in clear: keep the text and warn, as sops does, or
@@ -386,7 +401,7 @@ func (w *walker) comment(c *tree.Value, self bool, n int) error {
 		*c = tree.CommentV(text, c.Inline)
 		return nil
 	}
-	s, err := w.c.EncryptValue(tree.CommentV(c.Str, false), w.additional())
+	s, err := w.c.EncryptValueWith(&w.scratch, tree.CommentV(c.Str, false), w.additional())
 	if err != nil {
 		return w.fail(CodeErrorEncryptingTree, err)
 	}
@@ -406,8 +421,8 @@ const parallelMin = 2048
 // does not decrypt: every value is then put back as it was, for the
 // sequential walk to find and name the first one that fails.
 func (w *walker) finish() bool {
-	ok := w.parallel(func(j decryptJob) bool {
-		dv, canonical, err := w.c.DecryptValueChecked(j.enc, w.aads[j.aadStart:j.aadEnd])
+	ok := w.parallel(func(j decryptJob, sc *cipher.Scratch) bool {
+		dv, canonical, err := w.c.DecryptValueCheckedWith(sc, j.enc, w.aads[j.aadStart:j.aadEnd])
 		if err != nil || !canonical {
 			// (a value to report is named by the sequential walk)
 			return false
@@ -451,27 +466,40 @@ func typeTag(s string) string {
 	return t
 }
 
-// countLeaves counts the scalar values of a tree, for sizing.
-func countLeaves(items []tree.Item) int {
-	n := 0
+// leafCount is the size of a tree's walk: its scalar values, and the
+// bytes of their additional data together, for sizing the walker's
+// buffers once (growing them by doubling copies them over and over, and
+// fresh memory costs a page fault a page).
+type leafCount struct{ leaves, aad int }
+
+func (c *leafCount) items(items []tree.Item, prefix int) {
 	for i := range items {
-		n += countValue(&items[i].Value)
+		if !items[i].IsComment() {
+			c.value(&items[i].Value, prefix+len(items[i].Key.Str)+1)
+		}
 	}
-	return n
 }
 
-func countValue(v *tree.Value) int {
+func (c *leafCount) value(v *tree.Value, prefix int) {
 	switch v.Kind {
 	case tree.Map:
-		return countLeaves(v.Items)
+		c.items(v.Items, prefix)
 	case tree.List:
-		n := 0
 		for i := range v.Elems {
-			n += countValue(&v.Elems[i])
+			c.value(&v.Elems[i], prefix)
 		}
-		return n
 	case tree.Null, tree.Comment:
-		return 0
+	default:
+		c.leaves++
+		c.aad += max(prefix, len(rootAAD))
 	}
-	return 1
+}
+
+// countLeaves sizes the walk of docs.
+func countLeaves(docs []tree.Document) leafCount {
+	var c leafCount
+	for _, d := range docs {
+		c.items(d, 0)
+	}
+	return c
 }
