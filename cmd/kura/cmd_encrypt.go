@@ -74,7 +74,7 @@ func (a *app) encryptJob(j *job, io *ioFlags, ef *encryptFlags) error {
 	}
 	in := a.store(j.input, j.cfg, false)
 	out := a.store(j.output, j.cfg, true)
-	docs, err := in.LoadPlain(data)
+	docs, err := loadPlainShared(in, data)
 	if err != nil {
 		return &sopsfile.Error{Code: sopsfile.CodeCouldNotReadInput, Err: fmt.Errorf("not valid %s: %w", j.input, err)}
 	}

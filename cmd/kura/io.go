@@ -159,6 +159,16 @@ func (a *app) keepLayout(text []byte) []byte {
 	return text
 }
 
+// loadPlainShared loads a plaintext read for this run alone: the tree may
+// point into data, which must not change afterwards, instead of into
+// copies of its strings (format.SharedLoader).
+func loadPlainShared(s format.Store, data []byte) ([]tree.Document, error) {
+	if sl, ok := s.(format.SharedLoader); ok {
+		return sl.LoadPlainShared(data)
+	}
+	return s.LoadPlain(data)
+}
+
 // readInput reads the file, or standard input.
 func (a *app) readInput(j *job) ([]byte, error) {
 	if j.file == "" {

@@ -74,18 +74,24 @@ and accepts sops's command line: alias sops=kura works.`,
 	root.Flags().BoolP("version", "v", false, "print the version")
 	a.addGlobalFlags(root.PersistentFlags())
 	a.addKeyServiceFlags(root.PersistentFlags()) // keysources.go
-	legacy.register(root.Flags())
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{err}
 	})
 	commands := a.commands()
+	named := false
 	if len(args) > 0 && args[0] != "completion" {
 		for _, c := range commands {
 			if c.name == args[0] {
 				commands = []namedCommand{c}
+				named = true
 				break
 			}
 		}
+	}
+	if !named {
+		// sops's legacy form is the root command's own: a named
+		// command never parses these flags.
+		legacy.register(root.Flags())
 	}
 	for _, c := range commands {
 		root.AddCommand(c.build())
@@ -93,7 +99,11 @@ and accepts sops's command line: alias sops=kura works.`,
 	// kura's own completion command (cmd_completion.go) replaces cobra's.
 	root.CompletionOptions.DisableDefaultCmd = true
 	groupCommands(root)
-	completeFlagValues(root)
+	if args == nil || (len(args) > 0 && strings.HasPrefix(args[0], cobra.ShellCompRequestCmd)) {
+		// Flag values are completed by the shell calling kura
+		// __complete; other command lines never ask for them.
+		completeFlagValues(root)
+	}
 	return root
 }
 

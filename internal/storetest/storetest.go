@@ -77,9 +77,17 @@ func CheckPlain(t *testing.T, s format.Store, cases []PlainCase, prepare func([]
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			docs, err := s.LoadPlain(Read(t, c.Input))
+			input := Read(t, c.Input)
+			docs, err := s.LoadPlain(input)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if sl, ok := s.(format.SharedLoader); ok {
+				// In place, the store must load the same tree.
+				sdocs, err := sl.LoadPlainShared(bytes.Clone(input))
+				if err != nil || !tree.DocumentsEqual(sdocs, docs) {
+					t.Errorf("LoadPlainShared differs from LoadPlain (%v)", err)
+				}
 			}
 			if prepare != nil {
 				prepare(docs)

@@ -130,6 +130,9 @@ type SharedLoader interface {
 	// LoadEncryptedShared is LoadEncrypted, but the tree may share memory
 	// with data: data must not change while the tree is in use.
 	LoadEncryptedShared(data []byte) ([]tree.Document, []tree.Item, error)
+	// LoadPlainShared is LoadPlain, but the tree may share memory with
+	// data: data must not change while the tree is in use.
+	LoadPlainShared(data []byte) ([]tree.Document, error)
 }
 
 // StreamEmitter is a Store that writes a plaintext file to a writer in

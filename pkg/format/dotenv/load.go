@@ -71,6 +71,12 @@ func (s Store) LoadEncryptedShared(data []byte) ([]tree.Document, []tree.Item, e
 	return loadEncrypted(data, true)
 }
 
+// LoadPlainShared is LoadPlain with the tree's strings pointing into data
+// (format.SharedLoader).
+func (s Store) LoadPlainShared(data []byte) ([]tree.Document, error) {
+	return load(data, true)
+}
+
 var _ format.SharedLoader = Store{}
 
 func loadEncrypted(data []byte, shared bool) ([]tree.Document, []tree.Item, error) {

@@ -88,6 +88,16 @@ func (s *Store) LoadEncryptedShared(data []byte) ([]tree.Document, []tree.Item, 
 	return format.SplitMetadata([]tree.Document{doc})
 }
 
+// LoadPlainShared is LoadPlain with the tree's strings pointing into data
+// (format.SharedLoader).
+func (s *Store) LoadPlainShared(data []byte) ([]tree.Document, error) {
+	doc, err := decodeData(data, true)
+	if err != nil {
+		return nil, fmt.Errorf("could not unmarshal input data: %w", err)
+	}
+	return []tree.Document{doc}, nil
+}
+
 var _ format.SharedLoader = (*Store)(nil)
 
 // EmitEncrypted writes the first document with the metadata as its last

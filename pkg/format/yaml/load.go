@@ -98,6 +98,15 @@ func (s Store) LoadEncryptedShared(data []byte) ([]tree.Document, []tree.Item, e
 	return format.SplitMetadata(docs)
 }
 
+// LoadPlainShared is LoadPlain with the tree's strings pointing into data
+// where the fast loader reads it (format.SharedLoader).
+func (s Store) LoadPlainShared(data []byte) ([]tree.Document, error) {
+	if docs, ok := fastLoadData(data, true); ok {
+		return docs, nil
+	}
+	return loadNodes(data)
+}
+
 var _ format.SharedLoader = Store{}
 
 // HasMetadataKey reports whether doc has a top-level "sops" entry.
