@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kura-secrets/kura/internal/atomicfile"
+	"github.com/kura-secrets/kura/internal/mapfile"
 	"github.com/kura-secrets/kura/pkg/config"
 	"github.com/kura-secrets/kura/pkg/format"
 	"github.com/kura-secrets/kura/pkg/format/binary"
@@ -178,7 +179,9 @@ func (a *app) readInput(j *job) ([]byte, error) {
 		}
 		return data, nil
 	}
-	data, err := os.ReadFile(j.file)
+	// A large file is mapped rather than copied (see mapfile): the
+	// loaders read it in place.
+	data, err := mapfile.Read(j.file)
 	if err != nil {
 		return nil, &sopsfile.Error{Code: sopsfile.CodeCouldNotReadInput, Err: fmt.Errorf("reading the file: %w", unwrapPathError(err))}
 	}

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+
+	"github.com/kura-secrets/kura/pkg/sopsfile"
 )
 
 // reportPanic prints a crash of the command's goroutine and returns the
@@ -16,6 +18,13 @@ import (
 // the stack without the argument words Go's traceback would show, which
 // can hold key bytes passed by value.
 func reportPanic(stderr io.Writer, r any) int {
+	if _, ok := r.(interface{ Addr() uintptr }); ok {
+		// A memory fault: most likely an input file that another
+		// process truncated while kura read it through a mapping.
+		fmt.Fprintln(stderr, "kura: error: an input file changed while kura was reading it (a read past its new end faulted); nothing was written")
+		fmt.Fprintln(stderr, "kura: hint: run the command again once the file is no longer being written")
+		return int(sopsfile.CodeCouldNotReadInput)
+	}
 	what := fmt.Sprintf("panic with a value of type %T", r)
 	if re, ok := r.(runtime.Error); ok {
 		what = re.Error()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -298,6 +299,10 @@ func (w *walker) parallel(do func(decryptJob, *cipher.Scratch) bool) (ok bool) {
 		jobs := w.jobs[start:min(start+chunk, len(w.jobs))]
 		wg.Add(1)
 		go func() {
+			// The values may point into a mapped file (mapfile): a
+			// fault from its truncation becomes a panic, which goes on
+			// in the calling goroutine as any other.
+			debug.SetPanicOnFault(true)
 			var sc cipher.Scratch
 			defer wg.Done()
 			defer func() {

@@ -1,0 +1,49 @@
+//go:build unix
+
+package mapfile
+
+import (
+	"io"
+	"os"
+	"sync/atomic"
+	"syscall"
+)
+
+// MinSize is the size from which a file is mapped: below it, reading
+// costs less than setting up a mapping.
+const MinSize = 256 << 10
+
+// MaxMapped bounds the mappings one process makes, which the kernel
+// limits (vm.max_map_count) and which are never undone.
+const MaxMapped = 256
+
+var mapped atomic.Int32
+
+// Read returns the contents of the file at path, as os.ReadFile does,
+// mapped into memory when the file is a large regular file.
+func Read(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := st.Size()
+	if !st.Mode().IsRegular() || size < MinSize || size > 1<<40 || int64(int(size)) != size {
+		return io.ReadAll(f)
+	}
+	if mapped.Add(1) > MaxMapped {
+		mapped.Add(-1)
+		return io.ReadAll(f)
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
+	if err != nil {
+		// (a file system that cannot map files)
+		mapped.Add(-1)
+		return io.ReadAll(f)
+	}
+	return data, nil
+}
