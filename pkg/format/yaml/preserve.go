@@ -194,7 +194,8 @@ func (p *plan) verifyEncrypted(out []byte, edits []edit, docs []tree.Document, m
 // quickVerifyEncrypted is the quick check of verifyEncrypted; decided=false
 // leaves out to the full check.
 func (p *plan) quickVerifyEncrypted(out []byte, edits []edit, docs []tree.Document, meta []tree.Item) (decided bool, err error) {
-	got, ok := fastLoad(out)
+	// (out is not changed while got is in use: no copies of its strings)
+	got, ok := fastLoadData(out, true)
 	if !ok || len(got) != len(docs) {
 		return false, nil
 	}
@@ -354,7 +355,8 @@ func prepare(text []byte, docs []tree.Document) (*plan, error) {
 	if w == 0 {
 		w = DefaultIndent
 	}
-	p := &plan{l: l, width: w}
+	// An edit or two a scalar, allocated once.
+	p := &plan{l: l, width: w, edits: make([]edit, 0, len(l.ordered)+len(l.ordered)/8+8)}
 	if err := checkComments(l, l.docs, true); err != nil {
 		return nil, err
 	}
@@ -449,7 +451,8 @@ func (p *plan) build(block string, places []placement, rm removal) ([]byte, erro
 // buildEdits is build, also returning the edits made, ordered by offset.
 func (p *plan) buildEdits(block string, places []placement, rm removal) ([]byte, []edit, error) {
 	s := p.l.src
-	edits := slices.Clone(p.edits)
+	// (room for the metadata and trailing-text edits of every document)
+	edits := append(make([]edit, 0, len(p.edits)+2*len(p.docs)+8), p.edits...)
 	block = strings.ReplaceAll(block, "\n", s.nl)
 	used := false
 	for i, d := range p.docs {

@@ -146,15 +146,22 @@ func encPlain(s string) bool {
 		return false
 	}
 	for i := 4; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c == '+' || c == '/' || c == '=' || c == ',' || c == ':' || c == '_' || c == '-' || c == '[' || c == ']':
-		default:
+		if !encPlainByte[s[i]] {
 			return false
 		}
 	}
 	return true
+}
+
+// encPlainByte holds the bytes encPlain accepts: letters, digits and
+// "+/=,:_-[]". (A table: every byte of every ENC string is looked up.)
+var encPlainByte = [256]bool{
+	'+': true, '/': true, '=': true, ',': true, ':': true, '_': true, '-': true, '[': true, ']': true,
+	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
+	'A': true, 'B': true, 'C': true, 'D': true, 'E': true, 'F': true, 'G': true, 'H': true, 'I': true, 'J': true, 'K': true, 'L': true, 'M': true,
+	'N': true, 'O': true, 'P': true, 'Q': true, 'R': true, 'S': true, 'T': true, 'U': true, 'V': true, 'W': true, 'X': true, 'Y': true, 'Z': true,
+	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true, 'g': true, 'h': true, 'i': true, 'j': true, 'k': true, 'l': true, 'm': true,
+	'n': true, 'o': true, 'p': true, 'q': true, 'r': true, 's': true, 't': true, 'u': true, 'v': true, 'w': true, 'x': true, 'y': true, 'z': true,
 }
 
 // metadataBlock writes the "sops" entry as EmitEncrypted writes it, with

@@ -212,6 +212,7 @@ type layout struct {
 	ordered  []*span
 	comments []comment
 	markers  []marker
+	slab     []span // where spans are allocated (newSpan)
 }
 
 // scan parses the text as LoadPlain does and finds where everything is.
@@ -220,7 +221,9 @@ func scan(b []byte) (*layout, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &layout{src: src, scalars: make(map[*yaml.Node]*span)}
+	// Sized for the text at once: a line rarely holds more than a key
+	// and its value, and a growing map rehashes every entry again.
+	l := &layout{src: src, scalars: make(map[*yaml.Node]*span, 2*len(src.lines))}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	for i := 0; ; i++ {
 		n := new(yaml.Node)
@@ -251,6 +254,15 @@ func scan(b []byte) (*layout, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// newSpan returns a span from a slab: one allocation for many scalars.
+func (l *layout) newSpan() *span {
+	if len(l.slab) == cap(l.slab) {
+		l.slab = make([]span, 0, min(max(2*cap(l.slab), 64), 4096))
+	}
+	l.slab = l.slab[:len(l.slab)+1]
+	return &l.slab[len(l.slab)-1]
 }
 
 // walk finds the span of every scalar below n. indent is the block
@@ -306,7 +318,8 @@ func (l *layout) walk(n *yaml.Node, indent int, flow bool) error {
 }
 
 func (l *layout) scalar(n *yaml.Node, indent int, flow bool) error {
-	sc := &span{node: n, indent: indent, flow: flow}
+	sc := l.newSpan()
+	*sc = span{node: n, indent: indent, flow: flow}
 	quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0
 	if !quoted && n.Value == "" {
 		// yaml.v3 places an empty node at the next token: it has no text.
