@@ -109,6 +109,17 @@ type fastParser struct {
 	closedAt int
 	// noFinalBreak: the last line has no line break after it.
 	noFinalBreak bool
+
+	// withNodes also builds the yaml.v3 nodes of the text, with the
+	// positions and styles the layout writer reads (fastLayout): node is
+	// the node of the value parsed last, nodes the scratch stack of the
+	// collections being built, docNodes the documents' nodes, slab where
+	// nodes are allocated.
+	withNodes bool
+	node      *yaml.Node
+	nodes     []*yaml.Node
+	docNodes  []*yaml.Node
+	slab      []yaml.Node
 }
 
 const fastMaxDepth = 200
@@ -213,9 +224,18 @@ func (p *fastParser) documents() ([]tree.Document, bool) {
 			return nil, false
 		}
 		if from > 0 || !blank || !marker {
+			p.node = nil
 			doc, ok := p.document(from, k)
 			if !ok {
 				return nil, false
+			}
+			if p.withNodes {
+				if p.node == nil {
+					// An empty document: yaml.v3 places its null by
+					// rules the layout writer leaves to it.
+					return nil, false
+				}
+				p.docNodes = append(p.docNodes, &yaml.Node{Kind: yaml.DocumentNode, Line: p.node.Line, Column: p.node.Column, Content: []*yaml.Node{p.node}})
 			}
 			docs = append(docs, doc)
 		}
@@ -429,6 +449,7 @@ func (p *fastParser) mapping(col, off int, top, compact bool) tree.Value {
 	}
 	base := len(p.items)
 	kbase := len(p.keys)
+	nbase, first, firstOff := len(p.nodes), p.i, off
 	var seen map[string]struct{}
 	p.takeItems(col, true)
 	for !p.fail {
@@ -473,12 +494,26 @@ func (p *fastParser) mapping(col, off int, top, compact bool) tree.Value {
 			key = p.resolve(raw)
 		}
 		line := p.i
+		var keyNode *yaml.Node
+		if p.withNodes {
+			style := yaml.Style(0)
+			switch {
+			case quoted && p.src[off] == '"':
+				style = yaml.DoubleQuotedStyle
+			case quoted:
+				style = yaml.SingleQuotedStyle
+			}
+			keyNode = p.scalarNode(line, off, style, raw)
+		}
 		p.i++
 		v := p.entryValue(col, after, end, line, false)
 		if p.fail {
 			break
 		}
 		p.items = append(p.items, tree.Item{Key: key, Value: v})
+		if p.withNodes {
+			p.nodes = append(p.nodes, keyNode, p.node)
+		}
 		// The next entry, or the end of the mapping.
 		n := p.nextContent()
 		if v.Kind == tree.Null && len(p.pend) > 0 {
@@ -521,7 +556,11 @@ func (p *fastParser) mapping(col, off int, top, compact bool) tree.Value {
 	p.depth--
 	if p.fail {
 		p.items = p.items[:base]
+		p.nodes = p.nodes[:nbase]
 		return tree.Value{}
+	}
+	if p.withNodes {
+		p.collectionNode(yaml.MappingNode, first, firstOff, nbase)
 	}
 	if top {
 		// The document's mapping keeps the scratch stack itself.
@@ -545,6 +584,7 @@ func (p *fastParser) sequence(col, off int, inMap, compact bool) tree.Value {
 		return tree.Value{}
 	}
 	base := len(p.elems)
+	nbase, first, firstOff := len(p.nodes), p.i, off
 	p.takeElems(col, true)
 	for !p.fail {
 		end := p.lineEnd()
@@ -556,6 +596,9 @@ func (p *fastParser) sequence(col, off int, inMap, compact bool) tree.Value {
 			break
 		}
 		p.elems = append(p.elems, v)
+		if p.withNodes {
+			p.nodes = append(p.nodes, p.node)
+		}
 		n := p.nextContent()
 		if v.Kind == tree.Null && (afterComment || len(p.pend) > 0) {
 			// yaml.v3 drops or moves the comments around a null entry.
@@ -600,7 +643,11 @@ func (p *fastParser) sequence(col, off int, inMap, compact bool) tree.Value {
 	p.depth--
 	if p.fail {
 		p.elems = p.elems[:base]
+		p.nodes = p.nodes[:nbase]
 		return tree.Value{}
+	}
+	if p.withNodes {
+		p.collectionNode(yaml.SequenceNode, first, firstOff, nbase)
 	}
 	elems := make([]tree.Value, len(p.elems)-base)
 	copy(elems, p.elems[base:])
@@ -662,6 +709,12 @@ func (p *fastParser) entryValue(col, off, end, line int, inSeq bool) tree.Value 
 		if hasComment {
 			p.appendLead(inSeq, comment, false)
 		}
+		if p.withNodes {
+			// (yaml.v3 places an empty node at the next token; the
+			// layout writer does not read its position)
+			p.node = p.scalarNode(line, off, 0, "")
+			p.node.Tag = "!!null"
+		}
 		return tree.Value{}
 	}
 	var v tree.Value
@@ -674,8 +727,23 @@ func (p *fastParser) entryValue(col, off, end, line int, inSeq bool) tree.Value 
 			return tree.Value{}
 		}
 		v, next = tree.Str(str), nx
+		if p.withNodes {
+			style := yaml.DoubleQuotedStyle
+			if c == '\'' {
+				style = yaml.SingleQuotedStyle
+			}
+			p.node = p.scalarNode(line, off, style, str)
+		}
 	case c == '|' || c == '>':
-		return p.blockScalar(col, off, end)
+		v := p.blockScalar(col, off, end)
+		if p.withNodes && !p.fail {
+			style := yaml.LiteralStyle
+			if c == '>' {
+				style = yaml.FoldedStyle
+			}
+			p.node = p.scalarNode(line, off, style, v.Str)
+		}
+		return v
 	case c == '{' || c == '[':
 		if off+1 >= end || s[off+1] != c+2 {
 			p.bail()
@@ -685,6 +753,13 @@ func (p *fastParser) entryValue(col, off, end, line int, inSeq bool) tree.Value 
 			v = tree.MapV([]tree.Item{})
 		} else {
 			v = tree.ListV([]tree.Value{})
+		}
+		if p.withNodes {
+			p.node = p.scalarNode(line, off, yaml.FlowStyle, "")
+			p.node.Kind = yaml.MappingNode
+			if c == '[' {
+				p.node.Kind = yaml.SequenceNode
+			}
 		}
 		next = off + 2
 		// A comment after a flow collection lands inside it.
@@ -727,6 +802,9 @@ func (p *fastParser) entryValue(col, off, end, line int, inSeq bool) tree.Value 
 			k--
 		}
 		v, next = p.resolve(s[off:k]), j
+		if p.withNodes {
+			p.node = p.scalarNode(line, off, 0, s[off:k])
+		}
 	}
 	for next < end && s[next] == ' ' {
 		next++
@@ -1055,4 +1133,58 @@ func (p *fastParser) bail() {
 	if fastBailHook != nil {
 		fastBailHook()
 	}
+}
+
+// fastLayout is fastLoadData (in place) that also builds the yaml.v3
+// document nodes of data, with the kinds, styles, values, lines and
+// columns yaml.v3's parser gives: what the layout writer reads to find
+// where each value is, for a fraction of the cost of the library's parse.
+// (TestFastLayoutMatchesYAML and FuzzFastLayout compare the two.)
+func fastLayout(data []byte) (nodes []*yaml.Node, docs []tree.Document, ok bool) {
+	if len(data) == 0 {
+		return nil, nil, false
+	}
+	p := fastParser{src: unsafe.String(unsafe.SliceData(data), len(data)), withNodes: true} // #nosec G103 -- read only; the caller keeps data unchanged while it uses the tree
+	if !p.scanLines() {
+		return nil, nil, false
+	}
+	docs, ok = p.documents()
+	if !ok || p.fail || len(docs) == 0 || len(p.docNodes) != len(docs) {
+		return nil, nil, false
+	}
+	return p.docNodes, docs, true
+}
+
+// newNode returns a node from a slab: one allocation for many nodes.
+func (p *fastParser) newNode() *yaml.Node {
+	if len(p.slab) == cap(p.slab) {
+		p.slab = make([]yaml.Node, 0, min(max(2*cap(p.slab), 64), 2048))
+	}
+	p.slab = p.slab[:len(p.slab)+1]
+	return &p.slab[len(p.slab)-1]
+}
+
+// scalarNode returns a scalar node at offset off of line.
+func (p *fastParser) scalarNode(line, off int, style yaml.Style, value string) *yaml.Node {
+	n := p.newNode()
+	n.Kind, n.Style, n.Value = yaml.ScalarNode, style, value
+	n.Line, n.Column = line+1, p.column(line, off)
+	return n
+}
+
+// column is yaml.v3's column of offset off of line: characters from 1.
+func (p *fastParser) column(line, off int) int {
+	return utf8.RuneCountInString(p.src[p.lineStart(line):off]) + 1
+}
+
+// collectionNode makes p.node a block mapping or sequence starting at
+// offset off of line, holding the nodes stacked from nbase.
+func (p *fastParser) collectionNode(kind yaml.Kind, line, off, nbase int) {
+	n := p.newNode()
+	n.Kind = kind
+	n.Line, n.Column = line+1, p.column(line, off)
+	n.Content = make([]*yaml.Node, len(p.nodes)-nbase)
+	copy(n.Content, p.nodes[nbase:])
+	p.nodes = p.nodes[:nbase]
+	p.node = n
 }

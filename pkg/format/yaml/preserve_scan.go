@@ -224,23 +224,12 @@ func scan(b []byte) (*layout, error) {
 	// Sized for the text at once: a line rarely holds more than a key
 	// and its value, and a growing map rehashes every entry again.
 	l := &layout{src: src, scalars: make(map[*yaml.Node]*span, 2*len(src.lines))}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	for i := 0; ; i++ {
-		n := new(yaml.Node)
-		err := dec.Decode(n)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i+1, cleanErr(err))
-		}
-		c := converter{strict: i == 0}
-		doc, err := c.document(n)
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i+1, err)
-		}
-		l.nodes = append(l.nodes, n)
-		l.docs = append(l.docs, doc)
+	if nodes, docs, ok := fastLayout(b); ok {
+		// The common subset, without the library's parse: the same
+		// nodes, where the layout writer looks (FuzzFastLayout).
+		l.nodes, l.docs = nodes, docs
+	} else if err := l.parse(b); err != nil {
+		return nil, err
 	}
 	if len(l.docs) == 0 {
 		return nil, refuse("the text holds no YAML document")
@@ -254,6 +243,28 @@ func scan(b []byte) (*layout, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// parse fills l's nodes and documents with yaml.v3.
+func (l *layout) parse(b []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for i := 0; ; i++ {
+		n := new(yaml.Node)
+		err := dec.Decode(n)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("document %d: %w", i+1, cleanErr(err))
+		}
+		c := converter{strict: i == 0}
+		doc, err := c.document(n)
+		if err != nil {
+			return fmt.Errorf("document %d: %w", i+1, err)
+		}
+		l.nodes = append(l.nodes, n)
+		l.docs = append(l.docs, doc)
+	}
 }
 
 // newSpan returns a span from a slab: one allocation for many scalars.
