@@ -88,19 +88,22 @@ func intIDs(ids []uint32) []int {
 // once the writer gives up).
 type fifoFeed struct {
 	path string
-	done chan struct{}
+	// opened is closed once the writer's open has returned, done once
+	// the writer is finished.
+	opened, done chan struct{}
 }
 
 func newFIFOFeed(path string, data []byte) (*fifoFeed, error) {
 	if err := syscall.Mkfifo(path, 0o600); err != nil {
 		return nil, fmt.Errorf("making the FIFO: %v", err)
 	}
-	f := &fifoFeed{path: path, done: make(chan struct{})}
+	f := &fifoFeed{path: path, opened: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
 		defer clear(data)
 		// Opening for writing waits for a reader.
 		w, err := os.OpenFile(path, os.O_WRONLY, 0)
+		close(f.opened)
 		if err != nil {
 			return
 		}
@@ -110,9 +113,12 @@ func newFIFOFeed(path string, data []byte) (*fifoFeed, error) {
 	return f, nil
 }
 
-// stop ends the writer when the command never read the FIFO: opening it
-// for reading lets the writer's open return, and closing it ends the
-// write.
+// stop ends the writer when the command never read the FIFO. A read end
+// held open lets the writer's open return, whether the writer is already
+// waiting in it or has not got there yet; closing it once that open has
+// returned makes a write that filled the pipe fail, and throws away what
+// the pipe holds. (Closing it at once, as this did before, left a writer
+// that reached its open afterwards waiting for a reader for ever.)
 func (f *fifoFeed) stop() {
 	select {
 	case <-f.done:
@@ -121,6 +127,7 @@ func (f *fifoFeed) stop() {
 	}
 	r, err := os.OpenFile(f.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err == nil {
+		<-f.opened
 		r.Close()
 	}
 	<-f.done

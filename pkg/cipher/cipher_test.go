@@ -44,7 +44,7 @@ func TestSopsVector(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", v.aad, err)
 		}
-		if got.Kind != v.want.Kind || got.Str != v.want.Str || got.Int != v.want.Int || got.Float != v.want.Float || got.Bool != v.want.Bool {
+		if got.Kind != v.want.Kind || got.Str != v.want.Str || got.Int() != v.want.Int() || got.Float() != v.want.Float() || got.Bool() != v.want.Bool() {
 			t.Errorf("%s: got %+v, want %+v", v.aad, got, v.want)
 		}
 		if got.Kind != tree.Comment {

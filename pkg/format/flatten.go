@@ -260,19 +260,19 @@ func FlatText(v tree.Value) (string, bool) {
 	case tree.String:
 		return v.Str, true
 	case tree.Int:
-		return strconv.FormatInt(v.Int, 10), true
+		return strconv.FormatInt(v.Int(), 10), true
 	case tree.Uint:
-		return strconv.FormatUint(v.Uint, 10), true
+		return strconv.FormatUint(v.Uint(), 10), true
 	case tree.Float:
-		s := strconv.FormatFloat(v.Float, 'G', -1, 64)
+		s := strconv.FormatFloat(v.Float(), 'G', -1, 64)
 		if !strings.ContainsAny(s, ".E") {
-			s = strconv.FormatFloat(v.Float, 'f', 1, 64)
+			s = strconv.FormatFloat(v.Float(), 'f', 1, 64)
 		}
 		return s, true
 	case tree.Bool:
-		return strconv.FormatBool(v.Bool), true
+		return strconv.FormatBool(v.Bool()), true
 	case tree.Time:
-		return v.Time.Format(time.RFC3339), true
+		return v.Time().Format(time.RFC3339), true
 	case tree.Null:
 		return "<nil>", true
 	case tree.Comment:

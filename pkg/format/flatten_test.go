@@ -315,7 +315,7 @@ func TestFlatText(t *testing.T) {
 	}{
 		{tree.Str("a\nb"), "a\nb"},
 		{tree.IntV(-42), "-42"},
-		{tree.Value{Kind: tree.Uint, Uint: math.MaxUint64}, "18446744073709551615"},
+		{tree.UintV(math.MaxUint64), "18446744073709551615"},
 		{tree.FloatV(1), "1.0"},
 		{tree.FloatV(0.75), "0.75"},
 		{tree.FloatV(1e21), "1E+21"},

@@ -131,13 +131,13 @@ func plainValue(v tree.Value) any {
 	case tree.Null:
 		return nil
 	case tree.Int:
-		return v.Int
+		return v.Int()
 	case tree.Uint:
-		return v.Uint
+		return v.Uint()
 	case tree.Float:
-		return v.Float
+		return v.Float()
 	case tree.Bool:
-		return v.Bool
+		return v.Bool()
 	}
 	s, _ := v.Canonical()
 	return s

@@ -456,7 +456,7 @@ func TestConflictValues(t *testing.T) {
 	}
 	// Conflict values are copies.
 	m.Theirs.Items[0].Value = tree.IntV(99)
-	if v, _ := tree.Lookup(theirs[0], []tree.PathStep{{Key: "m"}, {Key: "x"}}); v.Int != 2 {
+	if v, _ := tree.Lookup(theirs[0], []tree.PathStep{{Key: "m"}, {Key: "x"}}); v.Int() != 2 {
 		t.Error("a conflict shares storage with theirs")
 	}
 }

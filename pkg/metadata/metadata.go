@@ -275,20 +275,20 @@ func str(v tree.Value) (string, error) {
 	case tree.Null:
 		return "", nil
 	case tree.Int:
-		return strconv.FormatInt(v.Int, 10), nil
+		return strconv.FormatInt(v.Int(), 10), nil
 	case tree.Uint:
-		return strconv.FormatUint(v.Uint, 10), nil
+		return strconv.FormatUint(v.Uint(), 10), nil
 	case tree.Float:
-		return strconv.FormatFloat(v.Float, 'f', -1, 64), nil
+		return strconv.FormatFloat(v.Float(), 'f', -1, 64), nil
 	case tree.Bool:
-		if v.Bool {
+		if v.Bool() {
 			return "1", nil
 		}
 		return "0", nil
 	case tree.Time:
 		// An unquoted timestamp in YAML; SOPS refuses these, kura reads
 		// them as the time they denote.
-		return v.Time.Format(time.RFC3339Nano), nil
+		return v.Time().Format(time.RFC3339Nano), nil
 	}
 	return "", fmt.Errorf("expected a string, got %s", v.Kind)
 }
@@ -296,11 +296,11 @@ func str(v tree.Value) (string, error) {
 func integer(v tree.Value) (int, error) {
 	switch v.Kind {
 	case tree.Int:
-		return int(v.Int), nil
+		return int(v.Int()), nil
 	case tree.Float:
-		return int(v.Float), nil
+		return int(v.Float()), nil
 	case tree.Bool:
-		if v.Bool {
+		if v.Bool() {
 			return 1, nil
 		}
 		return 0, nil
@@ -322,9 +322,9 @@ func integer(v tree.Value) (int, error) {
 func boolean(v tree.Value) (bool, error) {
 	switch v.Kind {
 	case tree.Bool:
-		return v.Bool, nil
+		return v.Bool(), nil
 	case tree.Int:
-		return v.Int != 0, nil
+		return v.Int() != 0, nil
 	case tree.Null:
 		return false, nil
 	case tree.String:

@@ -636,11 +636,11 @@ func treeMutations(t *testing.T, fx *tamperFixture) []tamperMutation {
 				case tree.String:
 					v.Str += "x"
 				case tree.Int:
-					v.Int++
+					*v = tree.IntV(v.Int() + 1)
 				case tree.Float:
-					v.Float++
+					*v = tree.FloatV(v.Float() + 1)
 				case tree.Bool:
-					v.Bool = !v.Bool
+					*v = tree.BoolV(!v.Bool())
 				default:
 					return false
 				}

@@ -58,15 +58,15 @@ func Equal(a, b Value) bool {
 	case String, Comment:
 		return a.Str == b.Str && a.Inline == b.Inline
 	case Int:
-		return a.Int == b.Int
+		return a.Int() == b.Int()
 	case Uint:
-		return a.Uint == b.Uint
+		return a.Uint() == b.Uint()
 	case Float:
-		return math.Float64bits(a.Float) == math.Float64bits(b.Float)
+		return math.Float64bits(a.Float()) == math.Float64bits(b.Float())
 	case Bool:
-		return a.Bool == b.Bool
+		return a.Bool() == b.Bool()
 	case Time:
-		return a.Time.Equal(b.Time) && a.Time.Format("Z07:00") == b.Time.Format("Z07:00")
+		return a.Time().Equal(b.Time()) && a.Time().Format("Z07:00") == b.Time().Format("Z07:00")
 	case Map:
 		return itemsEqual(a.Items, b.Items)
 	case List:

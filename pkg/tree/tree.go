@@ -9,6 +9,7 @@
 package tree
 
 import (
+	"math"
 	"strconv"
 	"time"
 )
@@ -44,6 +45,12 @@ func (k Kind) String() string {
 }
 
 // Value is one node of a document. Only the fields for its Kind are set.
+//
+// A value is small on purpose: every map entry holds two of them, and a
+// large file's tree is most of kura's memory, which costs a page fault a
+// page when it is fresh. The scalars other than strings share one word
+// (read them with Int, Uint, Float and Bool), and a time, which is rare,
+// is held by pointer.
 type Value struct {
 	Kind Kind
 	// Inline marks a Comment that trailed a value on the same line.
@@ -51,13 +58,47 @@ type Value struct {
 	// Str holds a String's bytes (any bytes, not only UTF-8) or a
 	// Comment's text without its comment character.
 	Str   string
-	Int   int64 // Int
-	Uint  uint64
-	Float float64 // Float
-	Bool  bool    // Bool
-	Time  time.Time
 	Items []Item  // Map
 	Elems []Value // List; may hold Comment elements
+	// bits holds an Int (two's complement), a Uint, a Float (IEEE 754
+	// bits) or a Bool (1 for true).
+	bits uint64
+	t    *time.Time // Time
+}
+
+// Int returns an Int's value (0 for other kinds).
+func (v Value) Int() int64 {
+	if v.Kind != Int {
+		return 0
+	}
+	return int64(v.bits) // #nosec G115 -- the bits were an int64
+}
+
+// Uint returns a Uint's value (0 for other kinds).
+func (v Value) Uint() uint64 {
+	if v.Kind != Uint {
+		return 0
+	}
+	return v.bits
+}
+
+// Float returns a Float's value (0 for other kinds).
+func (v Value) Float() float64 {
+	if v.Kind != Float {
+		return 0
+	}
+	return math.Float64frombits(v.bits)
+}
+
+// Bool returns a Bool's value (false for other kinds).
+func (v Value) Bool() bool { return v.Kind == Bool && v.bits != 0 }
+
+// Time returns a Time's value (the zero time for other kinds).
+func (v Value) Time() time.Time {
+	if v.Kind != Time || v.t == nil {
+		return time.Time{}
+	}
+	return *v.t
 }
 
 // Item is one entry of a map: a key and its value. A comment in a map is an
@@ -77,16 +118,25 @@ type Document []Item
 func Str(s string) Value { return Value{Kind: String, Str: s} }
 
 // IntV returns an Int value.
-func IntV(i int64) Value { return Value{Kind: Int, Int: i} }
+func IntV(i int64) Value { return Value{Kind: Int, bits: uint64(i)} } // #nosec G115 -- kept as bits, read back as int64
+
+// UintV returns a Uint value: an integer above the int64 range.
+func UintV(u uint64) Value { return Value{Kind: Uint, bits: u} }
 
 // FloatV returns a Float value.
-func FloatV(f float64) Value { return Value{Kind: Float, Float: f} }
+func FloatV(f float64) Value { return Value{Kind: Float, bits: math.Float64bits(f)} }
 
 // BoolV returns a Bool value.
-func BoolV(b bool) Value { return Value{Kind: Bool, Bool: b} }
+func BoolV(b bool) Value {
+	v := Value{Kind: Bool}
+	if b {
+		v.bits = 1
+	}
+	return v
+}
 
 // TimeV returns a Time value.
-func TimeV(t time.Time) Value { return Value{Kind: Time, Time: t} }
+func TimeV(t time.Time) Value { return Value{Kind: Time, t: &t} }
 
 // MapV returns a Map value.
 func MapV(items []Item) Value { return Value{Kind: Map, Items: items} }
@@ -150,22 +200,22 @@ func (v Value) AppendCanonical(b []byte) []byte {
 	case String, Comment:
 		return append(b, v.Str...)
 	case Int:
-		return strconv.AppendInt(b, v.Int, 10)
+		return strconv.AppendInt(b, v.Int(), 10)
 	case Uint:
-		return strconv.AppendUint(b, v.Uint, 10)
+		return strconv.AppendUint(b, v.Uint(), 10)
 	case Float:
-		return strconv.AppendFloat(b, v.Float, 'f', -1, 64)
+		return strconv.AppendFloat(b, v.Float(), 'f', -1, 64)
 	case Bool:
-		if v.Bool {
+		if v.Bool() {
 			return append(b, "True"...)
 		}
 		return append(b, "False"...)
 	case Time:
-		t, err := v.Time.MarshalText()
+		t, err := v.Time().MarshalText()
 		if err != nil {
 			// Years outside 0..9999 have no RFC 3339 form; fall back to
 			// Go's layout so that the value still round-trips through us.
-			return append(b, v.Time.Format(time.RFC3339Nano)...)
+			return append(b, v.Time().Format(time.RFC3339Nano)...)
 		}
 		return append(b, t...)
 	}

@@ -49,13 +49,13 @@ func appendValue(b []byte, v tree.Value, nested bool) []byte {
 		}
 		return append(b, v.Str...)
 	case tree.Int:
-		return strconv.AppendInt(b, v.Int, 10)
+		return strconv.AppendInt(b, v.Int(), 10)
 	case tree.Uint:
-		return strconv.AppendUint(b, v.Uint, 10)
+		return strconv.AppendUint(b, v.Uint(), 10)
 	case tree.Float:
-		return appendFloat(b, v.Float)
+		return appendFloat(b, v.Float())
 	case tree.Bool:
-		return strconv.AppendBool(b, v.Bool)
+		return strconv.AppendBool(b, v.Bool())
 	case tree.Time:
 		return v.AppendCanonical(b)
 	case tree.Comment:

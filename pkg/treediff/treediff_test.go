@@ -173,7 +173,7 @@ func TestFormatValue(t *testing.T) {
 		{tree.Str("héllo"), "héllo"},
 		{tree.Str("ENC[AES256_GCM,data:AAA=,iv:x,tag:y,type:str]"), "ENC[AES256_GCM,data:AAA=,iv:x,tag:y,type:str]"},
 		{tree.IntV(-5432), "-5432"},
-		{tree.Value{Kind: tree.Uint, Uint: math.MaxUint64}, "18446744073709551615"},
+		{tree.UintV(math.MaxUint64), "18446744073709551615"},
 		{tree.FloatV(1.5), "1.5"},
 		{tree.FloatV(1), "1.0"},
 		{tree.FloatV(math.Copysign(0, -1)), "-0.0"},

@@ -84,7 +84,7 @@ func TestEmitPlain(t *testing.T) {
 		str("s", "multi\nline\n"),
 		comment(" comment"),
 		str("k", "v\r"),
-		tree.KeyItem("big", tree.Value{Kind: tree.Uint, Uint: math.MaxUint64}),
+		tree.KeyItem("big", tree.UintV(math.MaxUint64)),
 	}
 	want := "a=1\nf=1.0\ng=1E+21\nh=1E-06\nb=true\nn=<nil>\nt=2024-01-02T03:04:05+02:00\n" +
 		"s=multi\\nline\\n\n# comment\nk=v\r\nbig=18446744073709551615\n"

@@ -50,15 +50,15 @@ func goValue(v tree.Value) any {
 	case tree.String:
 		return v.Str
 	case tree.Int:
-		return v.Int
+		return v.Int()
 	case tree.Uint:
-		return v.Uint
+		return v.Uint()
 	case tree.Float:
-		return v.Float
+		return v.Float()
 	case tree.Bool:
-		return v.Bool
+		return v.Bool()
 	case tree.Time:
-		return v.Time
+		return v.Time()
 	case tree.Comment:
 		return goComment{Value: v.Str, Inline: v.Inline}
 	case tree.Map:

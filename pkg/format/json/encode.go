@@ -197,20 +197,20 @@ func (e encoder) value(b []byte, v *tree.Value, key string, depth int) ([]byte, 
 	case tree.String:
 		b = appendString(b, v.Str)
 	case tree.Int:
-		b = strconv.AppendInt(b, v.Int, 10)
+		b = strconv.AppendInt(b, v.Int(), 10)
 	case tree.Uint:
-		b = strconv.AppendUint(b, v.Uint, 10)
+		b = strconv.AppendUint(b, v.Uint(), 10)
 	case tree.Float:
 		var ok bool
-		if b, ok = appendFloat(b, v.Float); !ok {
+		if b, ok = appendFloat(b, v.Float()); !ok {
 			return b, valueError(key, "is NaN or infinite, which JSON cannot represent")
 		}
 	case tree.Bool:
-		b = strconv.AppendBool(b, v.Bool)
+		b = strconv.AppendBool(b, v.Bool())
 	case tree.Null:
 		b = append(b, "null"...)
 	case tree.Time:
-		t, err := v.Time.MarshalJSON()
+		t, err := v.Time().MarshalJSON()
 		if err != nil {
 			// The error names the broken rule (a year outside
 			// 0..9999, say), not the value.

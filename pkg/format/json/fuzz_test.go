@@ -136,8 +136,8 @@ func checkStable(t *testing.T, s *Store, doc tree.Document) {
 // in an int64, as in SOPS.
 func sameAfterEmit(a, b tree.Value) bool {
 	if a.Kind == tree.Float && b.Kind == tree.Int {
-		text, _ := appendFloat(nil, a.Float)
-		return string(text) == strconv.FormatInt(b.Int, 10) || string(text) == "-0" && b.Int == 0
+		text, _ := appendFloat(nil, a.Float())
+		return string(text) == strconv.FormatInt(b.Int(), 10) || string(text) == "-0" && b.Int() == 0
 	}
 	if a.Kind != b.Kind {
 		return false

@@ -180,15 +180,15 @@ func oracleCompact(w *bytes.Buffer, v tree.Value) error {
 	case tree.String:
 		x = v.Str
 	case tree.Int:
-		x = v.Int
+		x = v.Int()
 	case tree.Uint:
-		x = v.Uint
+		x = v.Uint()
 	case tree.Float:
-		x = v.Float
+		x = v.Float()
 	case tree.Bool:
-		x = v.Bool
+		x = v.Bool()
 	case tree.Time:
-		x = v.Time
+		x = v.Time()
 	case tree.Null:
 		x = nil
 	default:
@@ -212,15 +212,15 @@ func equalValue(a, b tree.Value) bool {
 	case tree.String, tree.Comment:
 		return a.Str == b.Str && a.Inline == b.Inline
 	case tree.Int:
-		return a.Int == b.Int
+		return a.Int() == b.Int()
 	case tree.Uint:
-		return a.Uint == b.Uint
+		return a.Uint() == b.Uint()
 	case tree.Float:
-		return math.Float64bits(a.Float) == math.Float64bits(b.Float)
+		return math.Float64bits(a.Float()) == math.Float64bits(b.Float())
 	case tree.Bool:
-		return a.Bool == b.Bool
+		return a.Bool() == b.Bool()
 	case tree.Time:
-		return a.Time.Equal(b.Time)
+		return a.Time().Equal(b.Time())
 	case tree.Map:
 		return equalItems(a.Items, b.Items)
 	case tree.List:

@@ -263,7 +263,7 @@ func TestEmitScalars(t *testing.T) {
 		want string
 	}{
 		{tree.IntV(math.MinInt64), "-9223372036854775808"},
-		{tree.Value{Kind: tree.Uint, Uint: math.MaxUint64}, "18446744073709551615"},
+		{tree.UintV(math.MaxUint64), "18446744073709551615"},
 		{tree.FloatV(1), "1"},
 		{tree.FloatV(math.Copysign(0, -1)), "-0"},
 		{tree.FloatV(1e21), "1e+21"},

@@ -399,18 +399,18 @@ func (e *emitter) value(v tree.Value, indent string) error {
 		}
 		e.b = appendString(e.b, v.Str)
 	case tree.Int:
-		e.b = strconv.AppendInt(e.b, v.Int, 10)
+		e.b = strconv.AppendInt(e.b, v.Int(), 10)
 	case tree.Uint:
-		if v.Uint > math.MaxInt64 {
+		if v.Uint() > math.MaxInt64 {
 			return e.fail("the integer does not fit in TOML's 64-bit signed integers")
 		}
-		e.b = strconv.AppendUint(e.b, v.Uint, 10)
+		e.b = strconv.AppendUint(e.b, v.Uint(), 10)
 	case tree.Float:
-		e.b = appendFloat(e.b, v.Float)
+		e.b = appendFloat(e.b, v.Float())
 	case tree.Bool:
-		e.b = strconv.AppendBool(e.b, v.Bool)
+		e.b = strconv.AppendBool(e.b, v.Bool())
 	case tree.Time:
-		b, err := appendTime(e.b, v.Time)
+		b, err := appendTime(e.b, v.Time())
 		if err != nil {
 			return e.fail(err.Error())
 		}

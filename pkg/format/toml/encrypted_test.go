@@ -180,8 +180,8 @@ func encryptedTimesToUTC(want, got []tree.Item) []tree.Item {
 func timesToUTC(w, g tree.Value) tree.Value {
 	switch w.Kind {
 	case tree.Time:
-		if g.Kind == tree.Time && g.Time.Location() == time.UTC {
-			w.Time = w.Time.UTC()
+		if g.Kind == tree.Time && g.Time().Location() == time.UTC {
+			w = tree.TimeV(w.Time().UTC())
 		}
 	case tree.Map:
 		if g.Kind == tree.Map {

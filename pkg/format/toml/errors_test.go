@@ -97,7 +97,7 @@ func TestEmitErrors(t *testing.T) {
 		{"null in an array of tables", tree.Document{kv("t", ls(mp(kv("x", num(1))), mp(kv("n", tree.Value{}))))}, "t[1].n: TOML has no null"},
 		{"null in a table in an array", tree.Document{kv("l", ls(num(1), mp(kv("weird key", tree.Value{}))))}, `l[1]."weird key": TOML has no null`},
 		{"null after a table", tree.Document{kv("t", mp(kv("x", tree.Value{}))), kv("y", num(1))}, "t.x: TOML has no null"},
-		{"big unsigned integer", tree.Document{kv("u", tree.Value{Kind: tree.Uint, Uint: math.MaxUint64})}, "u: the integer does not fit"},
+		{"big unsigned integer", tree.Document{kv("u", tree.UintV(math.MaxUint64))}, "u: the integer does not fit"},
 		{"integer key", tree.Document{{Key: num(1), Value: str("Hunter2")}}, "1: the key is of type int"},
 		{"duplicate key", tree.Document{kv("t", mp(kv("k", str("Hunter2")), kv("k", str("Hunter2"))))}, "t.k: the key appears twice"},
 		{"duplicate key in a big table", tree.Document{kv("a", num(1)), kv("b", num(1)), kv("c", num(1)), kv("d", num(1)), kv("e", num(1)), kv("f", num(1)), kv("g", num(1)), kv("h", num(1)), kv("a", num(2))}, "a: the key appears twice"},

@@ -34,18 +34,18 @@ func sameValue(a, b tree.Value) bool {
 	case tree.String, tree.Comment:
 		return a.Str == b.Str
 	case tree.Int:
-		return a.Int == b.Int
+		return a.Int() == b.Int()
 	case tree.Uint:
-		return a.Uint == b.Uint
+		return a.Uint() == b.Uint()
 	case tree.Float:
-		if math.IsNaN(a.Float) || math.IsNaN(b.Float) {
-			return math.IsNaN(a.Float) && math.IsNaN(b.Float)
+		if math.IsNaN(a.Float()) || math.IsNaN(b.Float()) {
+			return math.IsNaN(a.Float()) && math.IsNaN(b.Float())
 		}
-		return math.Float64bits(a.Float) == math.Float64bits(b.Float)
+		return math.Float64bits(a.Float()) == math.Float64bits(b.Float())
 	case tree.Bool:
-		return a.Bool == b.Bool
+		return a.Bool() == b.Bool()
 	case tree.Time:
-		return sameTime(a.Time, b.Time)
+		return sameTime(a.Time(), b.Time())
 	case tree.Map:
 		return sameItems(a.Items, b.Items)
 	case tree.List:
@@ -132,8 +132,8 @@ func dumpScalar(v tree.Value) string {
 		}
 		return "#" + strconv.Quote(v.Str)
 	case tree.Time:
-		name, off := v.Time.Zone()
-		return fmt.Sprintf("time(%s %q %d)", v.Time.Format(time.RFC3339Nano), name, off)
+		name, off := v.Time().Zone()
+		return fmt.Sprintf("time(%s %q %d)", v.Time().Format(time.RFC3339Nano), name, off)
 	}
 	s, _ := v.Canonical()
 	return v.Kind.String() + "(" + s + ")"

@@ -418,7 +418,7 @@ func TestEmitKeepsOrder(t *testing.T) {
 		},
 		{
 			name: "uint that fits",
-			doc:  tree.Document{kv("u", tree.Value{Kind: tree.Uint, Uint: 7})},
+			doc:  tree.Document{kv("u", tree.UintV(7))},
 			out:  "u = 7\n",
 		},
 		{

@@ -240,24 +240,24 @@ func scalarNode(v tree.Value) *yaml.Node {
 		// were built by hand; write its text.
 		return stringNode(v.Str)
 	case tree.Int:
-		n.Value = strconv.FormatInt(v.Int, 10)
+		n.Value = strconv.FormatInt(v.Int(), 10)
 	case tree.Uint:
-		n.Value = strconv.FormatUint(v.Uint, 10)
+		n.Value = strconv.FormatUint(v.Uint(), 10)
 	case tree.Float:
 		switch {
-		case math.IsInf(v.Float, 1):
+		case math.IsInf(v.Float(), 1):
 			n.Value = ".inf"
-		case math.IsInf(v.Float, -1):
+		case math.IsInf(v.Float(), -1):
 			n.Value = "-.inf"
-		case math.IsNaN(v.Float):
+		case math.IsNaN(v.Float()):
 			n.Value = ".nan"
 		default:
-			n.Value = strconv.FormatFloat(v.Float, 'g', -1, 64)
+			n.Value = strconv.FormatFloat(v.Float(), 'g', -1, 64)
 		}
 	case tree.Bool:
-		n.Value = strconv.FormatBool(v.Bool)
+		n.Value = strconv.FormatBool(v.Bool())
 	case tree.Time:
-		n.Value = v.Time.Format(time.RFC3339Nano)
+		n.Value = v.Time().Format(time.RFC3339Nano)
 	default:
 		n.Value = "null"
 	}

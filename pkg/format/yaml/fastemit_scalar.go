@@ -33,24 +33,24 @@ func (e *fastEmitter) scalar(v tree.Value, inSeq bool) bool {
 	n := len(e.out)
 	switch v.Kind {
 	case tree.Int:
-		e.out = strconv.AppendInt(e.out, v.Int, 10)
+		e.out = strconv.AppendInt(e.out, v.Int(), 10)
 	case tree.Uint:
-		e.out = strconv.AppendUint(e.out, v.Uint, 10)
+		e.out = strconv.AppendUint(e.out, v.Uint(), 10)
 	case tree.Float:
 		switch {
-		case math.IsInf(v.Float, 1):
+		case math.IsInf(v.Float(), 1):
 			e.out = append(e.out, ".inf"...)
-		case math.IsInf(v.Float, -1):
+		case math.IsInf(v.Float(), -1):
 			e.out = append(e.out, "-.inf"...)
-		case math.IsNaN(v.Float):
+		case math.IsNaN(v.Float()):
 			e.out = append(e.out, ".nan"...)
 		default:
-			e.out = strconv.AppendFloat(e.out, v.Float, 'g', -1, 64)
+			e.out = strconv.AppendFloat(e.out, v.Float(), 'g', -1, 64)
 		}
 	case tree.Bool:
-		e.out = strconv.AppendBool(e.out, v.Bool)
+		e.out = strconv.AppendBool(e.out, v.Bool())
 	case tree.Time:
-		e.out = v.Time.AppendFormat(e.out, time.RFC3339Nano)
+		e.out = v.Time().AppendFormat(e.out, time.RFC3339Nano)
 	default:
 		e.out = append(e.out, "null"...)
 	}

@@ -183,7 +183,7 @@ func TestFastEmitCases(t *testing.T) {
 			tree.KeyItem(" lead", s("trail ")), tree.KeyItem("a\u2028b", s("c\rd")), tree.KeyItem(strings.Repeat("k", 129), s("long")),
 			tree.KeyItem("nbsp\u00a0", s("\u0085")), tree.KeyItem("time", tree.TimeV(time.Date(2024, 1, 2, 3, 4, 5, 6, time.FixedZone("", 3600)))),
 			tree.KeyItem("floats", tree.ListV([]tree.Value{tree.FloatV(1), tree.FloatV(1e21), tree.FloatV(-0.5), tree.FloatV(math.Inf(1)), tree.FloatV(math.Inf(-1)), tree.FloatV(math.NaN()), tree.FloatV(math.Copysign(0, -1))})),
-			tree.KeyItem("ints", tree.ListV([]tree.Value{tree.IntV(-3), {Kind: tree.Uint, Uint: math.MaxUint64}, tree.BoolV(true), {}})),
+			tree.KeyItem("ints", tree.ListV([]tree.Value{tree.IntV(-3), tree.UintV(math.MaxUint64), tree.BoolV(true), {}})),
 		}},
 		"comments": {{
 			c(" top", false), c("ENC[AES256_GCM,data:x,type:comment]", false),
@@ -345,7 +345,7 @@ func (g *treeGen) scalar() tree.Value {
 	case 4:
 		return tree.TimeV(time.Date(2000+g.next(), time.Month(1+g.next()%12), 1+g.next()%28, g.next()%24, 0, 0, g.next()*1000, time.FixedZone("", 3600*(g.next()%5-2))))
 	case 5:
-		return tree.Value{Kind: tree.Uint, Uint: math.MaxUint64 - uint64(g.next())}
+		return tree.UintV(math.MaxUint64 - uint64(g.next()))
 	}
 	return tree.Str(g.str())
 }

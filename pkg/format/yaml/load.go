@@ -349,7 +349,7 @@ func scalar(n *yaml.Node) (tree.Value, error) {
 	case int64:
 		return tree.IntV(v), nil
 	case uint64:
-		return tree.Value{Kind: tree.Uint, Uint: v}, nil
+		return tree.UintV(v), nil
 	case float64:
 		return tree.FloatV(v), nil
 	case bool:

@@ -1196,15 +1196,15 @@ func equalValue(a, b tree.Value, ignoreInline bool) bool {
 	case tree.String:
 		return a.Str == b.Str
 	case tree.Int:
-		return a.Int == b.Int
+		return a.Int() == b.Int()
 	case tree.Uint:
-		return a.Uint == b.Uint
+		return a.Uint() == b.Uint()
 	case tree.Float:
-		return math.Float64bits(a.Float) == math.Float64bits(b.Float) || math.IsNaN(a.Float) && math.IsNaN(b.Float)
+		return math.Float64bits(a.Float()) == math.Float64bits(b.Float()) || math.IsNaN(a.Float()) && math.IsNaN(b.Float())
 	case tree.Bool:
-		return a.Bool == b.Bool
+		return a.Bool() == b.Bool()
 	case tree.Time:
-		return a.Time.Equal(b.Time) && string(a.AppendCanonical(nil)) == string(b.AppendCanonical(nil))
+		return a.Time().Equal(b.Time()) && string(a.AppendCanonical(nil)) == string(b.AppendCanonical(nil))
 	case tree.Map:
 		return equalItems(a.Items, b.Items, ignoreInline)
 	case tree.List:

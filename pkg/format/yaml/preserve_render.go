@@ -110,9 +110,9 @@ func render(n *yaml.Node, flow bool, width int) (head string, body []string, kee
 func fastPlain(v tree.Value, flow bool) (string, bool) {
 	switch v.Kind {
 	case tree.Int:
-		return strconv.FormatInt(v.Int, 10), true
+		return strconv.FormatInt(v.Int(), 10), true
 	case tree.Bool:
-		return strconv.FormatBool(v.Bool), true
+		return strconv.FormatBool(v.Bool()), true
 	case tree.String:
 	default:
 		return "", false
