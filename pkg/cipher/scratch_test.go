@@ -18,7 +18,7 @@ func TestScratchMatchesAllocating(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := "s3cr3t-plaintext-marker"
+	secret := "s3cr3t-plaintext-marker" // kura:allow (a test marker, not a secret)
 	values := []tree.Value{
 		tree.Str(secret),
 		tree.Str(strings.Repeat(secret, 400)), // larger than any buffer so far
