@@ -146,8 +146,8 @@ func (s *Store) encoder() (encoder, error) {
 }
 
 // EmitPlainTo is EmitPlain writing to w in chunks (format.StreamEmitter),
-// so that a large file's text is never held whole. A first pass to
-// io.Discard, one chunk at a time, proves the document can be written:
+// so that a large file's text is never held whole. A walk that formats
+// nothing first proves the document can be written (encoder.check):
 // nothing reaches w for a tree that cannot.
 func (s *Store) EmitPlainTo(w io.Writer, docs []tree.Document) error {
 	if len(docs) == 0 {
@@ -157,7 +157,8 @@ func (s *Store) EmitPlainTo(w io.Writer, docs []tree.Document) error {
 	if err != nil {
 		return err
 	}
-	if err := e.stream(io.Discard, docs[0]); err != nil {
+	// Nothing reaches w for a tree that cannot be written whole.
+	if err := e.check(docs[0], 0); err != nil {
 		return fmt.Errorf("error marshaling to JSON: %w", err)
 	}
 	return e.stream(w, docs[0])

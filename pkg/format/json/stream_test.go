@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kura-secrets/kura/internal/benchdata"
 	"github.com/kura-secrets/kura/internal/corpus"
@@ -65,5 +66,59 @@ func TestEmitPlainToNothingOnError(t *testing.T) {
 	broken := errors.New("disk full")
 	if err := New(TabIndent).EmitPlainTo(storetest.FailingWriter{Err: broken}, []tree.Document{benchdata.Document(20000)}); !errors.Is(err, broken) {
 		t.Errorf("got %v, want %v", err, broken)
+	}
+}
+
+// TestCheckMatchesObject: the walk that proves a tree can be written
+// (encoder.check) returns exactly the error, or the absence of one, that
+// writing it gives, on the corpus and on trees broken in every way the
+// writer refuses, alone and several at once (the first in document order
+// wins in both).
+func TestCheckMatchesObject(t *testing.T) {
+	deep := tree.Str("bottom")
+	for range maxDepth {
+		deep = tree.ListV([]tree.Value{deep})
+	}
+	badTime := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	bad := map[string]tree.Value{
+		"nan":          tree.FloatV(math.NaN()),
+		"inf":          tree.FloatV(math.Inf(-1)),
+		"time":         tree.TimeV(badTime),
+		"comment":      tree.CommentV("c", false),
+		"unknown kind": {Kind: tree.Kind(99)},
+		"deep":         deep,
+		"int key":      tree.MapV([]tree.Item{{Key: tree.IntV(1), Value: tree.Str("x")}}),
+	}
+	docs := map[string]tree.Document{"benchdata": benchdata.Document(3000)}
+	for _, r := range corpus.MustRows(t) {
+		if r["format"] == "json" && r["kind"] == "roundtrip" && strings.HasSuffix(r["input"], ".json") {
+			if d, err := New(TabIndent).LoadPlain(readFile(t, r.Path("input"))); err == nil {
+				docs[r["case"]] = d[0]
+			}
+		}
+	}
+	for name, v := range bad {
+		docs[name] = tree.Document{
+			tree.CommentItem("fine", false),
+			tree.KeyItem("ok", tree.ListV([]tree.Value{tree.IntV(1), tree.CommentV("skipped", false), tree.TimeV(time.Unix(0, 0))})),
+			tree.KeyItem("bad", tree.MapV([]tree.Item{tree.KeyItem("inner", tree.ListV([]tree.Value{tree.Str("x"), v}))})),
+			tree.KeyItem("also bad", tree.FloatV(math.Inf(1))),
+		}
+		docs[name+" at the top"] = tree.Document{tree.KeyItem("k", v)}
+	}
+	failing := 0
+	for name, doc := range docs {
+		e := encoder{indent: "\t"}
+		got := e.check(doc, 0)
+		_, want := e.object(nil, doc, nil, 0)
+		if (got == nil) != (want == nil) || got != nil && got.Error() != want.Error() {
+			t.Errorf("%s: check says %v, writing says %v", name, got, want)
+		}
+		if want != nil {
+			failing++
+		}
+	}
+	if failing < 2*len(bad) {
+		t.Errorf("only %d of the broken trees fail to be written", failing)
 	}
 }
