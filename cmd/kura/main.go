@@ -1,3 +1,10 @@
+// kura runs for milliseconds, thousands of times in CI: the runtime's
+// background goroutine that follows later changes of the container's CPU
+// limit (GOMAXPROCS is still set from the limit at start) costs every
+// start about half a millisecond and is never useful here.
+//
+//go:debug updatemaxprocs=0
+
 // Command kura encrypts the values of YAML, JSON, dotenv, INI, TOML and binary
 // files in the SOPS v3 format. It reads and writes what sops reads and
 // writes, and accepts sops's command line.
