@@ -2,6 +2,7 @@ package dotenv
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/kura-secrets/kura/pkg/format"
@@ -19,30 +20,77 @@ func (Store) EmitPlain(docs []tree.Document) ([]byte, error) {
 	return appendItems(make([]byte, 0, emitSize(docs[0])), docs[0])
 }
 
+// EmitPlainTo is EmitPlain writing to w about chunkSize bytes at a time
+// (format.StreamEmitter), so that a large file's text is never held
+// whole. What EmitPlain would refuse is refused before the first byte.
+func (Store) EmitPlainTo(w io.Writer, docs []tree.Document) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	items := docs[0]
+	for _, it := range items {
+		if err := checkItem(it); err != nil {
+			return err
+		}
+	}
+	out := make([]byte, 0, min(emitSize(items), chunkSize)+4096)
+	for _, it := range items {
+		out = appendItem(out, it)
+		if len(out) >= chunkSize {
+			if _, err := w.Write(out); err != nil {
+				return err
+			}
+			out = out[:0]
+		}
+	}
+	if len(out) > 0 {
+		_, err := w.Write(out)
+		return err
+	}
+	return nil
+}
+
+var _ format.StreamEmitter = Store{}
+
+// chunkSize is about how much EmitPlainTo hands its writer at a time.
+const chunkSize = 64 << 10
+
 func appendItems(out []byte, items []tree.Item) ([]byte, error) {
 	for _, it := range items {
-		if it.Value.Kind == tree.Map || it.Value.Kind == tree.List {
-			key, _ := format.FlatText(it.Key)
-			return nil, fmt.Errorf("cannot use complex value in dotenv file; offending key %s", key)
+		if err := checkItem(it); err != nil {
+			return nil, err
 		}
-		if it.IsComment() {
-			out = append(out, '#')
-			out = append(out, it.Key.Str...)
-			out = append(out, '\n')
-			continue
-		}
-		key, _ := format.FlatText(it.Key)
-		out = append(out, key...)
-		out = append(out, '=')
-		if it.Value.Kind == tree.String {
-			out = appendEscaped(out, it.Value.Str)
-		} else {
-			text, _ := format.FlatText(it.Value)
-			out = append(out, text...)
-		}
-		out = append(out, '\n')
+		out = appendItem(out, it)
 	}
 	return out, nil
+}
+
+// checkItem refuses what a dotenv file cannot hold: nested maps and lists.
+func checkItem(it tree.Item) error {
+	if it.Value.Kind == tree.Map || it.Value.Kind == tree.List {
+		key, _ := format.FlatText(it.Key)
+		return fmt.Errorf("cannot use complex value in dotenv file; offending key %s", key)
+	}
+	return nil
+}
+
+// appendItem appends one line: a comment or a key=value pair.
+func appendItem(out []byte, it tree.Item) []byte {
+	if it.IsComment() {
+		out = append(out, '#')
+		out = append(out, it.Key.Str...)
+		return append(out, '\n')
+	}
+	key, _ := format.FlatText(it.Key)
+	out = append(out, key...)
+	out = append(out, '=')
+	if it.Value.Kind == tree.String {
+		out = appendEscaped(out, it.Value.Str)
+	} else {
+		text, _ := format.FlatText(it.Value)
+		out = append(out, text...)
+	}
+	return append(out, '\n')
 }
 
 // emitSize is the size of items written out, exactly when all values are
