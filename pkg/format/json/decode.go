@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/kura-secrets/kura/internal/arena"
 	"github.com/kura-secrets/kura/pkg/tree"
 )
 
@@ -53,6 +54,10 @@ type decoder struct {
 	// open objects and arrays are gathered.
 	items []tree.Item
 	elems []tree.Value
+	// The finished objects' and arrays' entries are carved from arenas:
+	// one allocation for many small ones.
+	itemArena arena.Arena[tree.Item]
+	elemArena arena.Arena[tree.Value]
 	// buf is reused to rebuild strings that contain escapes.
 	buf []byte
 	// shared: strings without escapes point into src.
@@ -201,7 +206,7 @@ func (d *decoder) object() (tree.Value, error) {
 		}
 		break
 	}
-	items := make([]tree.Item, len(d.items)-base)
+	items := d.itemArena.Take(len(d.items) - base)
 	copy(items, d.items[base:])
 	// The stale entries above base are not cleared: they are copies of
 	// what the finished tree holds anyway, and the stack dies with d.
@@ -245,7 +250,7 @@ func (d *decoder) array() (tree.Value, error) {
 		}
 		break
 	}
-	elems := make([]tree.Value, len(d.elems)-base)
+	elems := d.elemArena.Take(len(d.elems) - base)
 	copy(elems, d.elems[base:])
 	d.elems = d.elems[:base]
 	d.depth--

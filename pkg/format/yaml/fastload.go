@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/kura-secrets/kura/internal/arena"
 	"github.com/kura-secrets/kura/pkg/tree"
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -115,6 +116,11 @@ type fastParser struct {
 	// the node of the value parsed last, nodes the scratch stack of the
 	// collections being built, docNodes the documents' nodes, slab where
 	// nodes are allocated.
+	// The entries of nested collections are carved from arenas: one
+	// allocation for many small maps and lists.
+	itemArena arena.Arena[tree.Item]
+	elemArena arena.Arena[tree.Value]
+
 	withNodes bool
 	node      *yaml.Node
 	nodes     []*yaml.Node
@@ -568,7 +574,7 @@ func (p *fastParser) mapping(col, off int, top, compact bool) tree.Value {
 		p.items = nil
 		return tree.MapV(items)
 	}
-	items := make([]tree.Item, len(p.items)-base)
+	items := p.itemArena.Take(len(p.items) - base)
 	copy(items, p.items[base:])
 	p.items = p.items[:base]
 	return tree.MapV(items)
@@ -649,7 +655,7 @@ func (p *fastParser) sequence(col, off int, inMap, compact bool) tree.Value {
 	if p.withNodes {
 		p.collectionNode(yaml.SequenceNode, first, firstOff, nbase)
 	}
-	elems := make([]tree.Value, len(p.elems)-base)
+	elems := p.elemArena.Take(len(p.elems) - base)
 	copy(elems, p.elems[base:])
 	p.elems = p.elems[:base]
 	return tree.ListV(elems)
