@@ -181,9 +181,14 @@ func (a *app) readInput(j *job) ([]byte, error) {
 	}
 	// A large file is mapped rather than copied (see mapfile): the
 	// loaders read it in place.
-	data, err := mapfile.Read(j.file)
+	data, isMapped, err := mapfile.Read(j.file)
 	if err != nil {
 		return nil, &sopsfile.Error{Code: sopsfile.CodeCouldNotReadInput, Err: fmt.Errorf("reading the file: %w", unwrapPathError(err))}
+	}
+	if isMapped {
+		a.mu.Lock()
+		a.mapped = append(a.mapped, displayName(j.file))
+		a.mu.Unlock()
 	}
 	return data, nil
 }

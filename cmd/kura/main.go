@@ -40,12 +40,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	// Input files may be mapped into memory (mapfile): a read past the
 	// end of one truncated meanwhile panics instead of crashing.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	defer func() {
 		if r := recover(); r != nil {
+			if isFault(r) {
+				a.mu.Lock()
+				code = reportFault(stderr, a.mapped)
+				a.mu.Unlock()
+				return
+			}
 			code = reportPanic(stderr, r)
 		}
 	}()
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	root := a.rootCommandFor(args)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -77,6 +83,9 @@ type app struct {
 	unwrap         map[keys.Type]keys.Unwrapper
 	stop           chan struct{} // closed on an interrupt during a run over many files
 	auditing       auditState
+	// mapped names the input files read through a mapping (mapfile), to
+	// blame if reading one faults; guarded by mu.
+	mapped []string
 
 	// uiOnce decides, once the flags are parsed, how the output may be
 	// dressed (ui.go).

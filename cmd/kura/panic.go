@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 
 	"github.com/kura-secrets/kura/pkg/sopsfile"
@@ -18,12 +19,8 @@ import (
 // the stack without the argument words Go's traceback would show, which
 // can hold key bytes passed by value.
 func reportPanic(stderr io.Writer, r any) int {
-	if _, ok := r.(interface{ Addr() uintptr }); ok {
-		// A memory fault: most likely an input file that another
-		// process truncated while kura read it through a mapping.
-		fmt.Fprintln(stderr, "kura: error: an input file changed while kura was reading it (a read past its new end faulted); nothing was written")
-		fmt.Fprintln(stderr, "kura: hint: run the command again once the file is no longer being written")
-		return int(sopsfile.CodeCouldNotReadInput)
+	if isFault(r) {
+		return reportFault(stderr, nil)
 	}
 	what := fmt.Sprintf("panic with a value of type %T", r)
 	if re, ok := r.(runtime.Error); ok {
@@ -33,6 +30,30 @@ func reportPanic(stderr io.Writer, r any) int {
 	fmt.Fprintf(stderr, "kura: hint: please report it with the stack below, which holds no values\n")
 	stderr.Write(stripStackArgs(debug.Stack()))
 	return 2
+}
+
+// isFault reports whether a recovered value is a memory fault turned into
+// a panic (debug.SetPanicOnFault): most likely an input file that another
+// process truncated while kura read it through a mapping (mapfile).
+func isFault(r any) bool {
+	_, ok := r.(interface{ Addr() uintptr })
+	return ok
+}
+
+// reportFault prints a memory fault as the input that changed, naming the
+// mapped input files when kura knows them, and returns the exit code of
+// an input that could not be read.
+func reportFault(stderr io.Writer, mapped []string) int {
+	switch len(mapped) {
+	case 0:
+		fmt.Fprintln(stderr, "kura: error: an input file changed while kura was reading it (a read past its new end faulted); nothing was written")
+	case 1:
+		fmt.Fprintf(stderr, "kura: error: %s: the file changed while kura was reading it (a read past its new end faulted); nothing was written\n", mapped[0])
+	default:
+		fmt.Fprintf(stderr, "kura: error: one of %s changed while kura was reading it (a read past its new end faulted); nothing was written\n", strings.Join(mapped, ", "))
+	}
+	fmt.Fprintln(stderr, "kura: hint: run the command again once the file is no longer being written")
+	return int(sopsfile.CodeCouldNotReadInput)
 }
 
 // stackArgs matches the argument list at the end of a function line of a

@@ -5,5 +5,8 @@ package mapfile
 import "os"
 
 // Read returns the contents of the file at path (os.ReadFile: files are
-// mapped on Unix systems only).
-func Read(path string) ([]byte, error) { return os.ReadFile(path) }
+// mapped on Unix systems only, so isMapped is false).
+func Read(path string) (data []byte, isMapped bool, err error) {
+	data, err = os.ReadFile(path)
+	return data, false, err
+}

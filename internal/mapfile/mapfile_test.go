@@ -25,9 +25,12 @@ func TestRead(t *testing.T) {
 		path string
 		want []byte
 	}{{small, smallData}, {large, largeData}} {
-		got, err := Read(tc.path)
+		got, isMapped, err := Read(tc.path)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if isMapped != (len(tc.want) >= MinSize) {
+			t.Fatalf("%s: mapped %v for %d bytes", tc.path, isMapped, len(tc.want))
 		}
 		if !bytes.Equal(got, tc.want) {
 			t.Fatalf("%s: read %d bytes, want %d", tc.path, len(got), len(tc.want))
@@ -35,22 +38,22 @@ func TestRead(t *testing.T) {
 		// The caller's copy is its own: writing to it changes neither
 		// the file nor the next read.
 		got[0] = 'X'
-		again, err := Read(tc.path)
+		again, _, err := Read(tc.path)
 		if err != nil || again[0] != tc.want[0] {
 			t.Fatalf("%s: a write to the returned bytes reached the file", tc.path)
 		}
 	}
-	if _, err := Read(filepath.Join(dir, "missing")); !os.IsNotExist(err) {
+	if _, _, err := Read(filepath.Join(dir, "missing")); !os.IsNotExist(err) {
 		t.Fatalf("missing file: %v", err)
 	}
-	if _, err := Read(dir); err == nil {
+	if _, _, err := Read(dir); err == nil {
 		t.Fatal("reading a directory did not fail")
 	}
 
 	// A file replaced by rename leaves the mapping as it was.
-	got, err := Read(large)
-	if err != nil {
-		t.Fatal(err)
+	got, isMapped, err := Read(large)
+	if err != nil || !isMapped {
+		t.Fatalf("a large file was not mapped (%v)", err)
 	}
 	tmp := filepath.Join(dir, "new")
 	if err := os.WriteFile(tmp, bytes.Repeat([]byte("z"), len(largeData)), 0o600); err != nil {
@@ -73,9 +76,9 @@ func TestTruncatedFault(t *testing.T) {
 	if err := os.WriteFile(p, bytes.Repeat([]byte("x"), 4*MinSize), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	data, err := Read(p)
-	if err != nil {
-		t.Fatal(err)
+	data, isMapped, err := Read(p)
+	if err != nil || !isMapped {
+		t.Fatalf("a large file was not mapped (%v)", err)
 	}
 	if err := os.Truncate(p, 0); err != nil {
 		t.Fatal(err)

@@ -20,30 +20,34 @@ const MaxMapped = 256
 var mapped atomic.Int32
 
 // Read returns the contents of the file at path, as os.ReadFile does,
-// mapped into memory when the file is a large regular file.
-func Read(path string) ([]byte, error) {
+// mapped into memory when the file is a large regular file; isMapped says
+// which, so that a fault can be blamed on the file.
+func Read(path string) (data []byte, isMapped bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	size := st.Size()
 	if !st.Mode().IsRegular() || size < MinSize || size > 1<<40 || int64(int(size)) != size {
-		return io.ReadAll(f)
+		data, err = io.ReadAll(f)
+		return data, false, err
 	}
 	if mapped.Add(1) > MaxMapped {
 		mapped.Add(-1)
-		return io.ReadAll(f)
+		data, err = io.ReadAll(f)
+		return data, false, err
 	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
+	data, err = syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
 	if err != nil {
 		// (a file system that cannot map files)
 		mapped.Add(-1)
-		return io.ReadAll(f)
+		data, err = io.ReadAll(f)
+		return data, false, err
 	}
-	return data, nil
+	return data, true, nil
 }
