@@ -12,7 +12,7 @@ import (
 // BenchmarkWalk measures encrypting and decrypting a whole tree: the
 // selector, the key paths, AES-GCM and the MAC, without any file format.
 func BenchmarkWalk(b *testing.B) {
-	for _, n := range []int{1000, 100000} {
+	for _, n := range []int{1000, 10000, 100000} {
 		plain := benchdata.Document(n)
 		b.Run(fmt.Sprintf("Encrypt/%d", n), func(b *testing.B) {
 			for b.Loop() {

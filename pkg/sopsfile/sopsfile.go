@@ -178,28 +178,12 @@ func (f *File) decryptKey(dataKey []byte, ignoreMAC, remember, strict bool) erro
 	w.strict = strict
 	// A Cipher that remembers IVs is not safe for concurrent use: only a
 	// file that is just read is decrypted on every core.
-	w.deferred = !remember
-	if w.deferred {
-		// Sized once: growing these by doubling copies them over and over.
-		n := countLeaves(f.Docs)
-		w.jobs = make([]decryptJob, 0, n.leaves)
-		w.macs = make([]macEntry, 0, n.leaves)
-		w.aads = make([]byte, 0, n.aad)
+	if !remember {
+		w.done = f.decryptOnEveryCore(c)
 	}
 	for _, doc := range f.Docs {
 		if err := w.document(doc); err != nil {
 			return err
-		}
-	}
-	if w.deferred && !w.finish() {
-		// A value does not decrypt, or has a form to report: walk
-		// again, one value at a time, to name it.
-		w = newWalker(f.selector(), c, true)
-		w.strict = strict
-		for _, doc := range f.Docs {
-			if err := w.document(doc); err != nil {
-				return err
-			}
 		}
 	}
 	f.Warnings = w.warnings
@@ -222,6 +206,29 @@ func (f *File) decryptKey(dataKey []byte, ignoreMAC, remember, strict bool) erro
 			Hint: "use --ignore-mac to decrypt anyway"}
 	}
 	return nil
+}
+
+// decryptOnEveryCore decrypts the values of a large file on every core,
+// and returns which, numbered among the encrypted values in document
+// order (nil for a file too small for it): the walk that follows hashes
+// them, and decrypts the others one at a time, naming any that fails.
+func (f *File) decryptOnEveryCore(c *cipher.Cipher) []uint64 {
+	n := countLeaves(f.Docs)
+	if workersFor(n.leaves) == 1 || n.prefixes > maxPrefixes {
+		return nil
+	}
+	w := newWalker(f.selector(), c, true)
+	w.deferred = true
+	// Sized once: growing these by doubling copies them over and over.
+	w.jobs = make([]valueJob, 0, n.leaves)
+	w.prefixes = make([]byte, 0, n.prefixes)
+	for _, doc := range f.Docs {
+		if err := w.document(doc); err != nil {
+			// (a tree the walk refuses: the walk that follows says why)
+			return nil
+		}
+	}
+	return w.decryptJobs()
 }
 
 func (f *File) selector() *rules.Selector {
@@ -329,10 +336,10 @@ func (f *File) seal(now time.Time) error {
 	// Values are encrypted on every core when there are enough of them
 	// and the cipher reuses no IVs, which it hands out in document order.
 	if !f.cipher.RemembersIVs() {
-		if n := countLeaves(f.Docs); n.leaves >= parallelMin {
+		if n := countLeaves(f.Docs); workersFor(n.leaves) > 1 && n.prefixes <= maxPrefixes {
 			w.deferred = true
-			w.jobs = make([]decryptJob, 0, n.leaves)
-			w.aads = make([]byte, 0, n.aad)
+			w.jobs = make([]valueJob, 0, n.leaves)
+			w.prefixes = make([]byte, 0, n.prefixes)
 		}
 	}
 	for _, doc := range f.Docs {
@@ -341,7 +348,7 @@ func (f *File) seal(now time.Time) error {
 		}
 	}
 	if w.deferred {
-		if err := w.finishEncrypt(); err != nil {
+		if err := w.encryptJobs(); err != nil {
 			return err
 		}
 	}

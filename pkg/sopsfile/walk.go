@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -44,30 +45,47 @@ type walker struct {
 	warnings []Warning
 	strict   bool
 
-	// deferred collects the values to decrypt instead of decrypting
-	// them, so that finish can decrypt them on every core: the MAC is
-	// then computed in document order from macs. Encrypting, it collects
-	// the values for finishEncrypt, the MAC being computed on the way.
+	// deferred collects the values to decrypt or encrypt as jobs instead
+	// of handling them, so that they can be handled on every core. A
+	// job is 24 bytes: the value, its key, and where its container's
+	// additional data is in prefixes, stored once per map or list. (A
+	// copy of each value's whole additional data, and a list of the
+	// values to hash, took 107 bytes a value: for a large file, more
+	// fresh memory than the work on it is worth.)
 	deferred bool
-	jobs     []decryptJob
-	aads     []byte // the jobs' additional data, one after another
-	// comments are the comments decrypted so far (they are decrypted
-	// during the walk), with their ENC text.
-	comments []decryptJob
-	macs     []macEntry
+	jobs     []valueJob
+	prefixes []byte
+	// cont is the current container's additional data in prefixes, once
+	// a job needs it; key is the key of the value being visited (nil in
+	// a list), and keyMark where that key starts in aad.
+	cont    prefixRef
+	key     *tree.Value
+	keyMark int
+
+	// done marks the jobs that decryptJobs decrypted, by number in
+	// document order; the walk that follows it counts the encrypted
+	// values in jobNum to skip those, hashing them as they are now.
+	done   []uint64
+	jobNum int
 
 	// scratch is the working memory of values encrypted or decrypted
-	// on this goroutine (parallel gives each worker its own).
+	// on this goroutine (each worker of runJobs has its own).
 	scratch cipher.Scratch
 }
 
-// decryptJob is a value to decrypt, or to encrypt: enc is its ENC text,
-// kept to put it back if any value fails to decrypt.
-type decryptJob struct {
-	v        *tree.Value
-	enc      string
-	aadStart int
-	aadEnd   int
+// valueJob is a value to decrypt or encrypt on any goroutine: its
+// additional data is its container's (prefixes[pre:preEnd]) followed, in
+// a map, by its key and ':'.
+type valueJob struct {
+	v           *tree.Value
+	key         *tree.Value
+	pre, preEnd uint32
+}
+
+// prefixRef is a container's additional data in a walker's prefixes.
+type prefixRef struct {
+	start, end uint32
+	stored     bool
 }
 
 // Messages of warnings and --strict errors. They name the type at most,
@@ -76,12 +94,6 @@ const (
 	msgComment      = "does not authenticate (changed after encryption, or written in clear); it is shown as it is in the file, as sops does: comments are not covered by the MAC"
 	msgNonCanonical = "the decrypted text is not what a SOPS writer encrypts for its type tag %q: the tag (which is not authenticated) or the value was changed after encryption"
 )
-
-// macEntry is a value the MAC covers, in document order.
-type macEntry struct {
-	v         *tree.Value
-	encrypted bool
-}
 
 func newWalker(sel *rules.Selector, c *cipher.Cipher, decrypt bool) *walker {
 	macOnly := sel.Config().MACOnlyEncrypted
@@ -137,6 +149,8 @@ func (w *walker) seeComment(text string) bool {
 
 func (w *walker) mapItems(items []tree.Item) error {
 	w.pushLevel()
+	outer := w.cont
+	w.cont = prefixRef{}
 	comments := 0
 	for i := range items {
 		it := &items[i]
@@ -164,6 +178,7 @@ func (w *walker) mapItems(items []tree.Item) error {
 		if matched {
 			w.keyMatch++
 		}
+		w.key, w.keyMark = &it.Key, mark
 		if err := w.value(&it.Value); err != nil {
 			return err
 		}
@@ -174,12 +189,15 @@ func (w *walker) mapItems(items []tree.Item) error {
 		w.aad = w.aad[:mark]
 		w.endEntry()
 	}
+	w.cont = outer
 	w.popLevel()
 	return nil
 }
 
 func (w *walker) listElems(elems []tree.Value) error {
 	w.pushLevel()
+	outer := w.cont
+	w.cont = prefixRef{}
 	comments := 0
 	for i := range elems {
 		e := &elems[i]
@@ -192,14 +210,42 @@ func (w *walker) listElems(elems []tree.Value) error {
 			continue
 		}
 		w.path = append(w.path, pathElem{index: i})
+		w.key, w.keyMark = nil, len(w.aad)
 		if err := w.value(e); err != nil {
 			return err
 		}
 		w.path = w.path[:len(w.path)-1]
 		w.endEntry()
 	}
+	w.cont = outer
 	w.popLevel()
 	return nil
+}
+
+// addJob defers v, the value being visited, to runJobs.
+func (w *walker) addJob(v *tree.Value) {
+	if !w.cont.stored {
+		start := len(w.prefixes)
+		w.prefixes = append(w.prefixes, w.aad[:w.keyMark]...)
+		w.cont = prefixRef{start: uint32(start), end: uint32(len(w.prefixes)), stored: true} // #nosec G115 -- deferring checks the size (maxPrefixes)
+	}
+	w.jobs = append(w.jobs, valueJob{v: v, key: w.key, pre: w.cont.start, preEnd: w.cont.end})
+}
+
+// maxPrefixes bounds the additional data a deferred walk stores, for its
+// offsets to fit in a valueJob.
+const maxPrefixes = math.MaxUint32
+
+// additionalOf returns the additional data of j's value, built in buf.
+func (w *walker) additionalOf(buf []byte, j valueJob) []byte {
+	buf = append(buf[:0], w.prefixes[j.pre:j.preEnd]...)
+	if j.key != nil {
+		buf = append(append(buf, j.key.Str...), ':')
+	}
+	if len(buf) == 0 {
+		return rootAAD
+	}
+	return buf
 }
 
 func (w *walker) value(v *tree.Value) error {
@@ -234,9 +280,7 @@ func (w *walker) encryptLeaf(v *tree.Value) error {
 		if _, err := cipher.TypeOf(*v); err != nil {
 			return w.fail(CodeErrorEncryptingTree, err)
 		}
-		start := len(w.aads)
-		w.aads = append(w.aads, w.additional()...)
-		w.jobs = append(w.jobs, decryptJob{v: v, aadStart: start, aadEnd: len(w.aads)})
+		w.addJob(v)
 		return nil
 	}
 	s, err := w.c.EncryptValueWith(&w.scratch, *v, w.additional())
@@ -247,14 +291,14 @@ func (w *walker) encryptLeaf(v *tree.Value) error {
 	return nil
 }
 
-// finishEncrypt encrypts the deferred values, on every core. The MAC was
+// encryptJobs encrypts the deferred values, on every core. The MAC was
 // computed during the walk; only a cipher that reuses no IVs may encrypt
 // in any order (seal checks).
-func (w *walker) finishEncrypt() error {
+func (w *walker) encryptJobs() error {
 	var firstErr error
 	var mu sync.Mutex
-	w.parallel(func(j decryptJob, sc *cipher.Scratch) bool {
-		s, err := w.c.EncryptValueWith(sc, *j.v, w.aads[j.aadStart:j.aadEnd])
+	w.runJobs(func(_ int, j valueJob, aad []byte, sc *cipher.Scratch) bool {
+		s, err := w.c.EncryptValueWith(sc, *j.v, aad)
 		if err != nil {
 			mu.Lock()
 			firstErr = cmp.Or(firstErr, err)
@@ -270,18 +314,28 @@ func (w *walker) finishEncrypt() error {
 	return nil
 }
 
-// parallel runs do for every job, on every core for enough jobs, and
-// stops early once do returns false.
-func (w *walker) parallel(do func(decryptJob, *cipher.Scratch) bool) (ok bool) {
-	workers := 1
-	if len(w.jobs) >= parallelMin {
-		workers = min(runtime.GOMAXPROCS(0), len(w.jobs)/(parallelMin/2))
+// workersFor returns how many goroutines should handle n values: one
+// (the caller's) for a small file, where starting another, and the
+// thread to run it, costs more than the values.
+func workersFor(n int) int {
+	if n < parallelMin {
+		return 1
 	}
+	return max(1, min(runtime.GOMAXPROCS(0), n/(parallelMin/2)))
+}
+
+// runJobs runs do for every job, with the job's number and additional
+// data, on every core for enough jobs, and stops early once do returns
+// false. Each worker takes a run of jobs whose numbers start at a
+// multiple of 64, so that workers marking jobs in a bitmap (decryptJobs)
+// never write the same word.
+func (w *walker) runJobs(do func(int, valueJob, []byte, *cipher.Scratch) bool) (ok bool) {
+	workers := workersFor(len(w.jobs))
 	if workers == 1 {
-		// On this goroutine: starting another, and the thread to run
-		// it, costs more than a small file's values.
-		for _, j := range w.jobs {
-			if !do(j, &w.scratch) {
+		var aad []byte
+		for i, j := range w.jobs {
+			aad = w.additionalOf(aad, j)
+			if !do(i, j, aad, &w.scratch) {
 				return false
 			}
 		}
@@ -294,9 +348,9 @@ func (w *walker) parallel(do func(decryptJob, *cipher.Scratch) bool) (ok bool) {
 	// which might hold a decrypted value.
 	var panicOnce sync.Once
 	var panicked any
-	chunk := (len(w.jobs) + workers - 1) / workers
+	chunk := ((len(w.jobs)+workers-1)/workers + 63) &^ 63
 	for start := 0; start < len(w.jobs); start += chunk {
-		jobs := w.jobs[start:min(start+chunk, len(w.jobs))]
+		end := min(start+chunk, len(w.jobs))
 		wg.Add(1)
 		go func() {
 			// The values may point into a mapped file (mapfile): a
@@ -304,6 +358,7 @@ func (w *walker) parallel(do func(decryptJob, *cipher.Scratch) bool) (ok bool) {
 			// in the calling goroutine as any other.
 			debug.SetPanicOnFault(true)
 			var sc cipher.Scratch
+			var aad []byte
 			defer wg.Done()
 			defer func() {
 				if r := recover(); r != nil {
@@ -311,11 +366,13 @@ func (w *walker) parallel(do func(decryptJob, *cipher.Scratch) bool) (ok bool) {
 					panicOnce.Do(func() { panicked = r })
 				}
 			}()
-			for _, j := range jobs {
+			for i := start; i < end; i++ {
 				if failed.Load() {
 					return
 				}
-				if !do(j, &sc) {
+				j := w.jobs[i]
+				aad = w.additionalOf(aad, j)
+				if !do(i, j, aad, &sc) {
 					failed.Store(true)
 					return
 				}
@@ -332,16 +389,21 @@ func (w *walker) parallel(do func(decryptJob, *cipher.Scratch) bool) (ok bool) {
 func (w *walker) decryptLeaf(v *tree.Value) error {
 	encrypted := w.sel.Encrypt(w.keyMatch, w.commentsMatch, false)
 	if w.deferred {
+		// Every encrypted value is a job, whatever it holds, so that the
+		// walk after decryptJobs numbers them as this one does.
 		if encrypted {
-			if v.Kind != tree.String {
-				return w.fail(CodeErrorDecryptingTree, fmt.Errorf("expected an encrypted value, found a plain %s", v.Kind))
-			}
-			start := len(w.aads)
-			w.aads = append(w.aads, w.additional()...)
-			w.jobs = append(w.jobs, decryptJob{v: v, enc: v.Str, aadStart: start, aadEnd: len(w.aads)})
+			w.addJob(v)
 		}
-		w.macs = append(w.macs, macEntry{v, encrypted})
 		return nil
+	}
+	if encrypted && w.done != nil {
+		n := w.jobNum
+		w.jobNum++
+		if w.done[n/64]&(1<<(n%64)) != 0 {
+			// decrypted by decryptJobs
+			w.mac.Add(*v)
+			return nil
+		}
 	}
 	if encrypted {
 		if v.Kind != tree.String {
@@ -382,6 +444,10 @@ func (w *walker) comment(c *tree.Value, self bool, n int) error {
 		return nil
 	}
 	if w.decrypt {
+		if w.deferred {
+			// decrypted by the walk after decryptJobs
+			return nil
+		}
 		dv, _, err := w.c.DecryptValueCheckedWith(&w.scratch, c.Str, w.additional())
 		if err != nil {
 			// Comments are not covered by the MAC and older writers left
@@ -397,10 +463,6 @@ func (w *walker) comment(c *tree.Value, self bool, n int) error {
 			}
 			w.warnings = append(w.warnings, Warning{Path: formatPath(w.path), Msg: msg})
 			return nil
-		}
-		if w.deferred {
-			// kept to put it back if a value makes finish walk again
-			w.comments = append(w.comments, decryptJob{v: c, enc: c.Str})
 		}
 		text, _ := dv.Canonical()
 		*c = tree.CommentV(text, c.Inline)
@@ -421,40 +483,31 @@ func (w *walker) comment(c *tree.Value, self bool, n int) error {
 // several goroutines pays for starting them.
 const parallelMin = 2048
 
-// finish decrypts the deferred values, on every core for a large file,
-// and computes the MAC in document order. It reports false when a value
-// does not decrypt: every value is then put back as it was, for the
-// sequential walk to find and name the first one that fails.
-func (w *walker) finish() bool {
-	ok := w.parallel(func(j decryptJob, sc *cipher.Scratch) bool {
-		dv, canonical, err := w.c.DecryptValueCheckedWith(sc, j.enc, w.aads[j.aadStart:j.aadEnd])
+// decryptJobs decrypts the deferred values, on every core, and returns
+// which it decrypted, as a bitmap of job numbers. It leaves a value as it
+// is when it does not decrypt, when its text is not the canonical form of
+// its type, and when it is a comment sops wrote as a list element: the
+// walk that follows decrypts those one at a time, reporting what it finds
+// as it would without decryptJobs, and hashes every value in document
+// order for the MAC.
+func (w *walker) decryptJobs() []uint64 {
+	done := make([]uint64, (len(w.jobs)+63)/64)
+	w.runJobs(func(i int, j valueJob, aad []byte, sc *cipher.Scratch) bool {
+		v := j.v
+		if v.Kind != tree.String || strings.HasSuffix(v.Str, ",type:"+cipher.TypeComment+"]") {
+			return true
+		}
+		dv, canonical, err := w.c.DecryptValueCheckedWith(sc, v.Str, aad)
 		if err != nil || !canonical {
-			// (a value to report is named by the sequential walk)
+			// The walk names it; the values after it need not be
+			// decrypted here.
 			return false
 		}
-		*j.v = dv
+		*v = dv
+		done[i/64] |= 1 << (i % 64)
 		return true
 	})
-	if !ok {
-		for _, j := range w.jobs {
-			*j.v = tree.Str(j.enc)
-		}
-		for _, j := range w.comments {
-			j.v.Str = j.enc
-		}
-		return false
-	}
-	for _, m := range w.macs {
-		if m.encrypted && m.v.Kind == tree.Comment {
-			// A comment sops 3.13.2 wrote as a list element: not hashed
-			// (see decryptLeaf).
-			continue
-		}
-		if !w.macOnly || m.encrypted {
-			w.mac.Add(*m.v)
-		}
-	}
-	return true
+	return done
 }
 
 // typeTag returns the type field of an ENC[...] string, for messages: a
@@ -472,16 +525,35 @@ func typeTag(s string) string {
 }
 
 // leafCount is the size of a tree's walk: its scalar values, and the
-// bytes of their additional data together, for sizing the walker's
-// buffers once (growing them by doubling copies them over and over, and
-// fresh memory costs a page fault a page).
-type leafCount struct{ leaves, aad int }
+// bytes of the additional data of the maps and lists holding them, for
+// sizing a deferred walk's buffers once (growing them by doubling copies
+// them over and over, and fresh memory costs a page fault a page).
+type leafCount struct{ leaves, prefixes int }
 
 func (c *leafCount) items(items []tree.Item, prefix int) {
+	counted := false
 	for i := range items {
-		if !items[i].IsComment() {
-			c.value(&items[i].Value, prefix+len(items[i].Key.Str)+1)
+		if items[i].IsComment() {
+			continue
 		}
+		v := &items[i].Value
+		if isLeaf(v) && !counted {
+			c.prefixes += prefix
+			counted = true
+		}
+		c.value(v, prefix+len(items[i].Key.Str)+1)
+	}
+}
+
+func (c *leafCount) list(elems []tree.Value, prefix int) {
+	counted := false
+	for i := range elems {
+		v := &elems[i]
+		if isLeaf(v) && !counted {
+			c.prefixes += prefix
+			counted = true
+		}
+		c.value(v, prefix)
 	}
 }
 
@@ -490,14 +562,20 @@ func (c *leafCount) value(v *tree.Value, prefix int) {
 	case tree.Map:
 		c.items(v.Items, prefix)
 	case tree.List:
-		for i := range v.Elems {
-			c.value(&v.Elems[i], prefix)
-		}
+		c.list(v.Elems, prefix)
 	case tree.Null, tree.Comment:
 	default:
 		c.leaves++
-		c.aad += max(prefix, len(rootAAD))
 	}
+}
+
+// isLeaf reports whether the walk decrypts or encrypts v.
+func isLeaf(v *tree.Value) bool {
+	switch v.Kind {
+	case tree.Map, tree.List, tree.Null, tree.Comment:
+		return false
+	}
+	return true
 }
 
 // countLeaves sizes the walk of docs.
