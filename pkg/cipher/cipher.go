@@ -161,7 +161,7 @@ func (c *Cipher) encrypt(sc *Scratch, plaintext []byte, typ string, aad []byte) 
 func (c *Cipher) seal(sc *Scratch, plaintext []byte, typ string, iv, aad []byte) string {
 	sealed := c.gcm.Seal(sc.sealedBuf(0, len(plaintext)+tagSize), iv, plaintext, aad)
 	n := len(sealed) - tagSize
-	return Encrypted{Data: sealed[:n], IV: iv, Tag: sealed[n:], Type: typ}.String()
+	return Encrypted{Data: sealed[:n], IV: iv, Tag: sealed[n:], Type: typ}.stringIn(sc)
 }
 
 // DecryptValue decrypts an ENC[...] string into a typed value. An empty
@@ -198,7 +198,7 @@ func (c *Cipher) DecryptValueCheckedWith(sc *Scratch, s string, aad []byte) (v t
 		return tree.Value{}, false, err
 	}
 	defer clear(plaintext)
-	v, err = FromPlaintext(plaintext, e.Type)
+	v, err = fromPlaintext(sc, plaintext, e.Type)
 	if err != nil {
 		return tree.Value{}, false, err
 	}
@@ -285,9 +285,14 @@ var ErrType = errors.New("the decrypted value does not match its type tag")
 // FromPlaintext turns decrypted bytes into a value of the tagged type,
 // parsing as SOPS does (Go's strconv and RFC 3339).
 func FromPlaintext(p []byte, typ string) (tree.Value, error) {
+	return fromPlaintext(nil, p, typ)
+}
+
+// fromPlaintext is FromPlaintext with the strings' memory from sc.
+func fromPlaintext(sc *Scratch, p []byte, typ string) (tree.Value, error) {
 	switch typ {
 	case TypeString, TypeBytes:
-		return tree.Str(string(p)), nil
+		return tree.Str(sc.str(p)), nil
 	case TypeInt:
 		i, err := strconv.Atoi(string(p))
 		if err != nil {
@@ -313,7 +318,7 @@ func FromPlaintext(p []byte, typ string) (tree.Value, error) {
 		}
 		return tree.TimeV(t), nil
 	case TypeComment:
-		return tree.CommentV(string(p), false), nil
+		return tree.CommentV(sc.str(p), false), nil
 	}
 	return tree.Value{}, fmt.Errorf("unknown value type %q", typ)
 }

@@ -124,10 +124,15 @@ func split(s string) (data, iv, tag, typ string, ok bool) {
 
 // String formats e as an ENC[...] value.
 func (e Encrypted) String() string {
+	return e.stringIn(nil)
+}
+
+// stringIn is String with the string's memory from sc.
+func (e Encrypted) stringIn(sc *Scratch) string {
 	enc := base64.StdEncoding
 	n := len(encPrefix) + enc.EncodedLen(len(e.Data)) + len(ivField) + enc.EncodedLen(len(e.IV)) +
 		len(tagField) + enc.EncodedLen(len(e.Tag)) + len(typeField) + len(e.Type) + 1
-	b := make([]byte, 0, n)
+	b := sc.reserve(n)
 	b = append(b, encPrefix...)
 	b = enc.AppendEncode(b, e.Data)
 	b = append(b, ivField...)
@@ -139,5 +144,5 @@ func (e Encrypted) String() string {
 	b = append(b, ']')
 	// b is not used after this: the string takes its memory rather than
 	// a copy, as strings.Builder does.
-	return unsafe.String(unsafe.SliceData(b), len(b)) // #nosec G103 -- b is not used after this
+	return sc.keep(b)
 }

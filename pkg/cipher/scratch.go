@@ -1,5 +1,7 @@
 package cipher
 
+import "unsafe"
+
 // Scratch is working memory for values encrypted or decrypted one after
 // another on one goroutine: a value's plaintext, IV and sealed or decoded
 // bytes live in it until the next value, so that a large file costs no
@@ -7,12 +9,58 @@ package cipher
 // where much of a large file's time goes (every new page is a page
 // fault); a Scratch is reused instead.
 //
+// The strings the tree keeps (decrypted values, ENC texts) are carved one
+// after another from chunks a Scratch allocates: a string allocated alone
+// is rounded up to its size class (a 33-byte value takes 48), and on the
+// benchmark files the chunks take a third less memory.
+//
 // The zero Scratch is ready to use; a nil *Scratch allocates on every
 // call. A Scratch must not be shared between goroutines.
 type Scratch struct {
 	plain  []byte
 	iv     [IVSize]byte
 	sealed []byte
+	strs   []byte // the chunk strings are carved from
+}
+
+// Chunk sizes for strings: the first is small, so that a file of a few
+// values costs no more than it did, and they double up to the largest.
+// Strings longer than maxCarved are allocated alone.
+const (
+	firstStrChunk = 512
+	maxStrChunk   = 64 << 10
+	maxCarved     = 1 << 10
+)
+
+// reserve returns a buffer of length 0 and capacity at least n whose bytes,
+// once appended, keep turns into a string.
+func (sc *Scratch) reserve(n int) []byte {
+	if sc == nil || n > maxCarved {
+		return make([]byte, 0, n)
+	}
+	if cap(sc.strs)-len(sc.strs) < n {
+		size := min(max(firstStrChunk, 2*cap(sc.strs)), maxStrChunk)
+		sc.strs = make([]byte, 0, size)
+	}
+	return sc.strs[len(sc.strs):len(sc.strs):cap(sc.strs)]
+}
+
+// keep returns b, which was appended to a buffer from reserve, as a string
+// sharing its memory. Nothing writes to those bytes again: a chunk is only
+// appended to.
+func (sc *Scratch) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if sc != nil && len(sc.strs) < cap(sc.strs) && unsafe.SliceData(b) == unsafe.SliceData(sc.strs[len(sc.strs):cap(sc.strs)]) {
+		sc.strs = sc.strs[:len(sc.strs)+len(b)]
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)) // #nosec G103 -- b is not written after this
+}
+
+// str returns a copy of p as a string.
+func (sc *Scratch) str(p []byte) string {
+	return sc.keep(append(sc.reserve(len(p)), p...))
 }
 
 // plainBuf returns an empty buffer to append a plaintext to.

@@ -2,6 +2,7 @@ package cipher
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +73,50 @@ func TestScratchMatchesAllocating(t *testing.T) {
 		if _, _, err := c.DecryptValueCheckedWith(&sc, s, []byte("other:")); err == nil {
 			t.Fatalf("value %d decrypts under another key path", i)
 		}
+	}
+}
+
+// TestScratchStringsStayPut checks that the strings carved from a
+// Scratch's chunks keep their bytes while later values are encrypted and
+// decrypted with it: values of every length around the chunk and carving
+// limits, empty ones, and comments, through several chunks.
+func TestScratchStringsStayPut(t *testing.T) {
+	c, err := New(bytes.Repeat([]byte{9}, DataKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc Scratch
+	var want []tree.Value
+	var encs, gotEnc []string
+	var got []tree.Value
+	for i := 0; i < 3000; i++ {
+		n := (i * 37) % (maxCarved + 200)
+		v := tree.Str(strings.Repeat(string(rune('a'+i%26)), n))
+		if i%7 == 0 {
+			v = tree.CommentV(fmt.Sprintf("comment %d", i), false)
+		}
+		aad := []byte(fmt.Sprintf("k%d:", i))
+		s, err := c.EncryptValueWith(&sc, v, aad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, gotEnc = append(want, v), append(gotEnc, s)
+		encs = append(encs, strings.Clone(s))
+		dv, _, err := c.DecryptValueCheckedWith(&sc, s, aad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, dv)
+	}
+	for i := range want {
+		if gotEnc[i] != encs[i] {
+			t.Fatalf("ENC text %d changed after later values", i)
+		}
+		if !tree.Equal(got[i], want[i]) {
+			t.Fatalf("value %d changed after later values", i)
+		}
+	}
+	if cap(sc.strs) != maxStrChunk {
+		t.Errorf("the chunks grew to %d bytes, want %d", cap(sc.strs), maxStrChunk)
 	}
 }
