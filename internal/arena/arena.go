@@ -4,9 +4,17 @@
 // pkg/format/yaml and pkg/format/json build their trees with it).
 package arena
 
-// chunkLen is how many elements an Arena allocates at a time: 45 KB of
-// map entries, 22 KB of values.
-const chunkLen = 256
+import "github.com/kura-secrets/kura/internal/prefault"
+
+// Chunks start at firstChunkLen elements, so that a small file's tree
+// costs no more than it did, and double up to maxChunkLen (180 KB of map
+// entries, 90 KB of values), each populated at once (prefault). A slice of
+// more than bigLen elements gets an allocation of its own.
+const (
+	firstChunkLen = 16
+	maxChunkLen   = 1024
+	bigLen        = 64
+)
 
 // Arena hands out slices of T. The zero Arena is ready to use; it must
 // not be shared between goroutines. A chunk stays in memory as long as
@@ -20,11 +28,13 @@ func (a *Arena[T]) Take(n int) []T {
 		return []T{}
 	}
 	if cap(a.chunk)-len(a.chunk) < n {
-		if n > chunkLen/4 {
-			// A large slice gets its own allocation.
-			return make([]T, n)
+		if n > bigLen {
+			s := make([]T, n)
+			prefault.Slice(s)
+			return s
 		}
-		a.chunk = make([]T, 0, chunkLen)
+		a.chunk = make([]T, 0, min(max(firstChunkLen, 2*cap(a.chunk), n), maxChunkLen))
+		prefault.Slice(a.chunk)
 	}
 	start := len(a.chunk)
 	a.chunk = a.chunk[:start+n]

@@ -1,6 +1,10 @@
 package cipher
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/kura-secrets/kura/internal/prefault"
+)
 
 // Scratch is working memory for values encrypted or decrypted one after
 // another on one goroutine: a value's plaintext, IV and sealed or decoded
@@ -41,6 +45,7 @@ func (sc *Scratch) reserve(n int) []byte {
 	if cap(sc.strs)-len(sc.strs) < n {
 		size := min(max(firstStrChunk, 2*cap(sc.strs)), maxStrChunk)
 		sc.strs = make([]byte, 0, size)
+		prefault.Slice(sc.strs)
 	}
 	return sc.strs[len(sc.strs):len(sc.strs):cap(sc.strs)]
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kura-secrets/kura/internal/prefault"
 	"github.com/kura-secrets/kura/pkg/cipher"
 	"github.com/kura-secrets/kura/pkg/format"
 	"github.com/kura-secrets/kura/pkg/keys"
@@ -222,6 +223,7 @@ func (f *File) decryptOnEveryCore(c *cipher.Cipher) []uint64 {
 	// Sized once: growing these by doubling copies them over and over.
 	w.jobs = make([]valueJob, 0, n.leaves)
 	w.prefixes = make([]byte, 0, n.prefixes)
+	prefault.Slice(w.jobs)
 	for _, doc := range f.Docs {
 		if err := w.document(doc); err != nil {
 			// (a tree the walk refuses: the walk that follows says why)
@@ -340,6 +342,7 @@ func (f *File) seal(now time.Time) error {
 			w.deferred = true
 			w.jobs = make([]valueJob, 0, n.leaves)
 			w.prefixes = make([]byte, 0, n.prefixes)
+			prefault.Slice(w.jobs)
 		}
 	}
 	for _, doc := range f.Docs {
