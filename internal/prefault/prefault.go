@@ -32,3 +32,11 @@ func Slice[T any](s []T) {
 	}
 	populate(unsafe.Pointer(unsafe.SliceData(s)), n)
 }
+
+// Make is make([]T, n, c) with its memory populated, for a slice that is
+// about to be filled.
+func Make[T any](n, c int) []T {
+	s := make([]T, n, c)
+	Slice(s)
+	return s
+}

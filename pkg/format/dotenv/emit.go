@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kura-secrets/kura/internal/prefault"
 	"github.com/kura-secrets/kura/pkg/format"
 	"github.com/kura-secrets/kura/pkg/tree"
 )
@@ -17,7 +18,7 @@ func (Store) EmitPlain(docs []tree.Document) ([]byte, error) {
 	if len(docs) == 0 {
 		return []byte{}, nil
 	}
-	return appendItems(make([]byte, 0, emitSize(docs[0])), docs[0])
+	return appendItems(prefault.Make[byte](0, emitSize(docs[0])), docs[0])
 }
 
 // EmitPlainTo is EmitPlain writing to w about chunkSize bytes at a time
@@ -33,7 +34,7 @@ func (Store) EmitPlainTo(w io.Writer, docs []tree.Document) error {
 			return err
 		}
 	}
-	out := make([]byte, 0, min(emitSize(items), chunkSize)+4096)
+	out := prefault.Make[byte](0, min(emitSize(items), chunkSize)+4096)
 	for _, it := range items {
 		out = appendItem(out, it)
 		if len(out) >= chunkSize {
@@ -138,7 +139,7 @@ func (Store) EmitEncrypted(docs []tree.Document, meta []tree.Item) ([]byte, erro
 	if len(docs) > 0 {
 		data = docs[0]
 	}
-	out, err := appendItems(make([]byte, 0, emitSize(data)+emitSize(flat)), data)
+	out, err := appendItems(prefault.Make[byte](0, emitSize(data)+emitSize(flat)), data)
 	if err != nil {
 		return nil, err
 	}

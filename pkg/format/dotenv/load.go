@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/kura-secrets/kura/internal/prefault"
 	"github.com/kura-secrets/kura/pkg/format"
 	"github.com/kura-secrets/kura/pkg/tree"
 )
@@ -28,7 +29,7 @@ func load(data []byte, shared bool) ([]tree.Document, error) {
 	if shared {
 		clone = func(s string) string { return s }
 	}
-	doc := make(tree.Document, 0, strings.Count(s, "\n")+1)
+	doc := prefault.Make[tree.Item](0, strings.Count(s, "\n")+1)
 	for n := 1; len(s) > 0; n++ {
 		line, rest, _ := strings.Cut(s, "\n")
 		s = rest

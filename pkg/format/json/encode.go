@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/kura-secrets/kura/internal/prefault"
 	"github.com/kura-secrets/kura/pkg/tree"
 )
 
@@ -106,7 +107,7 @@ func reserve(b []byte, n int) []byte {
 	if cap(b)-len(b) >= n {
 		return b
 	}
-	nb := make([]byte, len(b), 2*cap(b)+n)
+	nb := prefault.Make[byte](len(b), 2*cap(b)+n)
 	copy(nb, b)
 	return nb
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/kura-secrets/kura/internal/prefault"
 	"github.com/kura-secrets/kura/pkg/format"
 	"github.com/kura-secrets/kura/pkg/tree"
 )
@@ -169,7 +170,7 @@ var _ format.StreamEmitter = (*Store)(nil)
 // stream writes items as one top-level object and a newline to w.
 func (e encoder) stream(w io.Writer, items []tree.Item) error {
 	e.sink = &chunkSink{w: w}
-	b, err := e.object(make([]byte, 0, chunkSize+4096), items, nil, 0)
+	b, err := e.object(prefault.Make[byte](0, chunkSize+4096), items, nil, 0)
 	if err != nil {
 		return err
 	}
@@ -191,7 +192,7 @@ func (s *Store) emitDocument(items, extra []tree.Item) ([]byte, error) {
 	// One buffer of about the right size: growing a large output by
 	// doubling copies it, and touches fresh memory, several times over.
 	size := e.estimate(items, 0) + e.estimate(extra, 0) + 64
-	b, err := e.object(make([]byte, 0, size+size/8), items, extra, 0)
+	b, err := e.object(prefault.Make[byte](0, size+size/8), items, extra, 0)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling to JSON: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"unicode/utf8"
 
+	"github.com/kura-secrets/kura/internal/prefault"
 	"github.com/kura-secrets/kura/pkg/format"
 	"github.com/kura-secrets/kura/pkg/tree"
 )
@@ -54,7 +55,7 @@ func newFastEmitter(indent int, sink io.Writer) *fastEmitter {
 	if sink != nil {
 		size = chunkSize + 4096
 	}
-	e.out = make([]byte, 0, size)
+	e.out = prefault.Make[byte](0, size)
 	e.reset()
 	return e
 }

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/kura-secrets/kura/internal/arena"
+	"github.com/kura-secrets/kura/internal/prefault"
 	"github.com/kura-secrets/kura/pkg/tree"
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -140,7 +141,7 @@ func (p *fastParser) scanLines() bool {
 		return false
 	}
 	n := strings.Count(s, "\n") + 1
-	p.lines = make([]fastLine, 0, n)
+	p.lines = prefault.Make[fastLine](0, n)
 	start := 0
 	for start < len(s) {
 		indent := 0
@@ -1164,7 +1165,7 @@ func fastLayout(data []byte) (nodes []*yaml.Node, docs []tree.Document, ok bool)
 // newNode returns a node from a slab: one allocation for many nodes.
 func (p *fastParser) newNode() *yaml.Node {
 	if len(p.slab) == cap(p.slab) {
-		p.slab = make([]yaml.Node, 0, min(max(2*cap(p.slab), 64), 2048))
+		p.slab = prefault.Make[yaml.Node](0, min(max(2*cap(p.slab), 64), 2048))
 	}
 	p.slab = p.slab[:len(p.slab)+1]
 	return &p.slab[len(p.slab)-1]

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kura-secrets/kura/internal/prefault"
 	"github.com/kura-secrets/kura/pkg/format"
 	"github.com/kura-secrets/kura/pkg/tree"
 	yaml "go.yaml.in/yaml/v3"
@@ -356,7 +357,7 @@ func prepare(text []byte, docs []tree.Document) (*plan, error) {
 		w = DefaultIndent
 	}
 	// An edit or two a scalar, allocated once.
-	p := &plan{l: l, width: w, edits: make([]edit, 0, len(l.ordered)+len(l.ordered)/8+8)}
+	p := &plan{l: l, width: w, edits: prefault.Make[edit](0, len(l.ordered)+len(l.ordered)/8+8)}
 	if err := checkComments(l, l.docs, true); err != nil {
 		return nil, err
 	}
@@ -1042,7 +1043,7 @@ func apply(b []byte, edits []edit) ([]byte, error) {
 		size += len(e.text) - (e.to - e.from)
 		o = e.to
 	}
-	out := make([]byte, 0, size)
+	out := prefault.Make[byte](0, size)
 	o = 0
 	for _, e := range edits {
 		out = append(out, b[o:e.from]...)

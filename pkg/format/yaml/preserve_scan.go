@@ -7,6 +7,7 @@ import (
 	"sort"
 	"unicode/utf8"
 
+	"github.com/kura-secrets/kura/internal/prefault"
 	"github.com/kura-secrets/kura/pkg/tree"
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -270,7 +271,7 @@ func (l *layout) parse(b []byte) error {
 // newSpan returns a span from a slab: one allocation for many scalars.
 func (l *layout) newSpan() *span {
 	if len(l.slab) == cap(l.slab) {
-		l.slab = make([]span, 0, min(max(2*cap(l.slab), 64), 4096))
+		l.slab = prefault.Make[span](0, min(max(2*cap(l.slab), 64), 4096))
 	}
 	l.slab = l.slab[:len(l.slab)+1]
 	return &l.slab[len(l.slab)-1]
@@ -573,7 +574,7 @@ func (l *layout) lex() error {
 	s := l.src
 	b := s.b
 	type region struct{ from, to int }
-	regions := make([]region, 0, len(l.ordered)+8)
+	regions := prefault.Make[region](0, len(l.ordered)+8)
 	for _, sc := range l.ordered {
 		if sc.empty {
 			continue
