@@ -161,6 +161,13 @@ func TestParse(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add("ENC[AES256_GCM,data:YQ==,iv:Yg==,tag:Yw==,type:str]")
 	f.Add("ENC[AES256_GCM,data:YQ==,iv:Yg==,iv:Yg==,tag:Yw==,type:str]x]")
+	// where a split at the commas could disagree with the pattern
+	f.Add("ENC[AES256_GCM,data:,iv:Yg==,tag:Yw==,type:str]")
+	f.Add("ENC[AES256_GCM,data:YQ==,iv:Yg==,tag:Yw==,type:s,tr]")
+	f.Add("ENC[AES256_GCM,data:Y\nQ==,iv:Yg==,tag:Yw==,type:str]")
+	f.Add("ENC[AES256_GCM,data:YQ==,iv:Yg==,tag:Yw==,type:]")
+	f.Add("ENC[AES256_GCM,data:YQ==,tag:Yw==,iv:Yg==,type:str]")
+	f.Add("ENC[AES256_GCM,data:YQ==,iv:Y]g==,tag:Yw==,type:str]")
 	for _, v := range vectorValues {
 		f.Add(v.enc)
 	}

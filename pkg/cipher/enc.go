@@ -102,21 +102,36 @@ func bytesOf(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s)) // #nosec G103 -- only read (base64 decoding)
 }
 
-// split is the fast path of Parse for well-formed values: each separator
-// appears once, the value ends with the only "]" and holds no line break,
-// so a plain split gives what the greedy pattern would.
+// split is the fast path of Parse for well-formed values: the only
+// commas are the three of the separators, the value ends with the only "]"
+// and holds no line break, so splitting at the commas gives what the
+// greedy pattern would. It reads each byte once (checking the same with
+// strings.Count and Index, ten passes over the text, took a third of a
+// value's decryption).
 func split(s string) (data, iv, tag, typ string, ok bool) {
-	if !strings.HasPrefix(s, encPrefix) || !strings.HasSuffix(s, "]") || strings.Count(s, "]") != 1 || strings.ContainsAny(s, "\n\r") {
+	if len(s) <= len(encPrefix) || s[:len(encPrefix)] != encPrefix || s[len(s)-1] != ']' {
 		return "", "", "", "", false
 	}
 	rest := s[len(encPrefix) : len(s)-1]
-	i := strings.Index(rest, ivField)
-	j := strings.Index(rest, tagField)
-	k := strings.Index(rest, typeField)
-	if i < 1 || j < i+len(ivField)+1 || k < j+len(tagField)+1 || k+len(typeField) >= len(rest) {
-		return "", "", "", "", false
+	var commas [3]int
+	n := 0
+	for i := 0; i < len(rest); i++ {
+		switch rest[i] {
+		case ',':
+			if n == len(commas) {
+				return "", "", "", "", false
+			}
+			commas[n] = i
+			n++
+		case ']', '\n', '\r':
+			return "", "", "", "", false
+		}
 	}
-	if strings.Count(rest, ivField) != 1 || strings.Count(rest, tagField) != 1 || strings.Count(rest, typeField) != 1 {
+	i, j, k := commas[0], commas[1], commas[2]
+	if n != len(commas) || i < 1 ||
+		!strings.HasPrefix(rest[i:], ivField) || j <= i+len(ivField) ||
+		!strings.HasPrefix(rest[j:], tagField) || k <= j+len(tagField) ||
+		!strings.HasPrefix(rest[k:], typeField) || k+len(typeField) >= len(rest) {
 		return "", "", "", "", false
 	}
 	return rest[:i], rest[i+len(ivField) : j], rest[j+len(tagField) : k], rest[k+len(typeField):], true
