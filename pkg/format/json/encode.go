@@ -304,6 +304,16 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs escaping: most values
+		// (ENC texts, names, numbers) are plain ASCII, and the byte loop
+		// below took a tenth of encrypting a JSON file.
+		for i+8 <= len(s) && safe8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if htmlSafe(c) {
@@ -348,6 +358,20 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// safe8 reports whether each of the eight bytes in w is htmlSafe ASCII:
+// none has its high bit set, none is below 0x20, and none is '"', '\\',
+// '<', '>' or '&'. (hasZero is exact about whether a zero byte exists,
+// and below 0x20 is tested only once no byte is 0x80 or more.)
+func safe8(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) bool { return (v-ones)&^v&highs != 0 }
+	if w&highs != 0 || (w-0x20*ones)&^w&highs != 0 {
+		return false
+	}
+	return !hasZero(w^'"'*ones) && !hasZero(w^'\\'*ones) && !hasZero(w^'<'*ones) &&
+		!hasZero(w^'>'*ones) && !hasZero(w^'&'*ones)
 }
 
 // htmlSafe reports whether the ASCII byte c is written as it is: every

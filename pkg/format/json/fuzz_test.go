@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/kura-secrets/kura/internal/corpus"
@@ -169,8 +170,17 @@ func sameAfterEmit(a, b tree.Value) bool {
 
 // FuzzAppendString checks string escaping against encoding/json.Marshal.
 func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "a<b>&c", "\u2028\u2029", "\x00\x1f\x7f\b\f\n\r\t\"\\", "\xff\xc3", "é🚀"} {
+	for _, s := range []string{"", "a<b>&c", "\u2028\u2029", "\x00\x1f\x7f\b\f\n\r\t\"\\", "\xff\xc3", "é🚀",
+		// runs of eight and more, with what needs escaping at each place
+		"ENC[AES256_GCM,data:YWJj+/==,iv:AAAA,tag:BBBB,type:str]", "abcdefg\x1f", "abcdefgh\"abcdefgh", "0123456789abcdef<",
+		"\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f ", "        \xe2\x80\xa8", "aaaaaaaa&", "aaaaaaa>aaaaaaaa", "!!!!!!!!\\"} {
 		f.Add(s)
+	}
+	// each byte that needs escaping at each place of an eight-byte run
+	for _, c := range "\x00\x01\x1f\"\\<>&\u00e9\u2028" {
+		for at := range 8 {
+			f.Add(strings.Repeat("a", at) + string(c) + strings.Repeat("b", 15-at))
+		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		want, err := stdjson.Marshal(s)
