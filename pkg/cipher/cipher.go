@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/aes"
 	gocipher "crypto/cipher"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -150,8 +149,8 @@ func (c *Cipher) encrypt(sc *Scratch, plaintext []byte, typ string, aad []byte) 
 		}
 	}
 	if iv == nil {
-		iv = sc.ivBuf()
-		if _, err := rand.Read(iv); err != nil {
+		var err error
+		if iv, err = sc.freshIV(); err != nil {
 			return "", fmt.Errorf("reading random IV: %w", err)
 		}
 	}

@@ -120,3 +120,30 @@ func TestScratchStringsStayPut(t *testing.T) {
 		t.Errorf("the chunks grew to %d bytes, want %d", cap(sc.strs), maxStrChunk)
 	}
 }
+
+// TestScratchIVsFresh checks that a Scratch, which reads random bytes for
+// many IVs at a time, never hands out the same IV twice: the same value
+// encrypted again and again under one key path gets a new IV each time,
+// across several refills.
+func TestScratchIVsFresh(t *testing.T) {
+	c, err := New(bytes.Repeat([]byte{3}, DataKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc Scratch
+	seen := map[string]bool{}
+	for i := 0; i < 5*ivBatch+3; i++ {
+		s, err := c.EncryptValueWith(&sc, tree.Str("same"), []byte("k:"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[string(e.IV)] {
+			t.Fatalf("value %d: an IV was handed out twice", i)
+		}
+		seen[string(e.IV)] = true
+	}
+}
