@@ -21,3 +21,17 @@ func TestStartupGODEBUG(t *testing.T) {
 	}
 	t.Errorf("the build's default GODEBUG does not hold updatemaxprocs=0: %v", info.Settings)
 }
+
+// TestGCPercent checks that kura sets its garbage collector target, and
+// leaves the runtime's when GOGC is in the environment.
+func TestGCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	setGCPercent(func(string) (string, bool) { return "", false })
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("without GOGC: %d, want %d", got, gcPercent)
+	}
+	setGCPercent(func(k string) (string, bool) { return "50", k == "GOGC" })
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set: %d, want it left at 100", got)
+	}
+}

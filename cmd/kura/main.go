@@ -27,7 +27,24 @@ import (
 	"github.com/kura-secrets/kura/pkg/sopsfile"
 )
 
+// gcPercent is the garbage collector's target for kura's runs. A run lives
+// for one command, and most of its heap is the file's tree, which stays
+// live to the end: collecting at the default 100 % growth marks that tree
+// again and again for little garbage. At 200, the 10,000-value rows of
+// make bench run 5 to 10 % faster and encrypting 100,000 YAML values 5 %
+// faster for 10 % more peak memory; decrypting 100,000 values keeps its
+// peak. A GOGC in the environment is obeyed instead.
+const gcPercent = 200
+
+// setGCPercent sets gcPercent unless the environment sets GOGC.
+func setGCPercent(lookupEnv func(string) (string, bool)) {
+	if _, set := lookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
+}
+
 func main() {
+	setGCPercent(os.LookupEnv)
 	args := os.Args[1:]
 	if strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe") == krmProgram {
 		args = append([]string{"krm"}, args...)
