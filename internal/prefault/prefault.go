@@ -30,7 +30,7 @@ func Slice[T any](s []T) {
 	if n < minBytes {
 		return
 	}
-	populate(unsafe.Pointer(unsafe.SliceData(s)), n)
+	populate(unsafe.Pointer(unsafe.SliceData(s)), n) // #nosec G103 -- the address of s's own array, for madvise
 }
 
 // Make is make([]T, n, c) with its memory populated, for a slice that is

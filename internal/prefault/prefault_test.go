@@ -19,9 +19,8 @@ func TestKeepsContent(t *testing.T) {
 			t.Fatalf("offset %d: populating changed the memory", off)
 		}
 	}
-	type entry struct{ a, b uint64 }
-	s := Make[entry](3, 5000)
-	if len(s) != 3 || cap(s) != 5000 || s[0] != (entry{}) || s[2] != (entry{}) {
+	s := Make[[2]uint64](3, 5000)
+	if len(s) != 3 || cap(s) != 5000 || s[0] != [2]uint64{} || s[2] != [2]uint64{} {
 		t.Fatalf("Make: len %d cap %d", len(s), cap(s))
 	}
 	Slice([]int(nil))

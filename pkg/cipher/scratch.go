@@ -63,7 +63,7 @@ func (sc *Scratch) keep(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if sc != nil && len(sc.strs) < cap(sc.strs) && unsafe.SliceData(b) == unsafe.SliceData(sc.strs[len(sc.strs):cap(sc.strs)]) {
+	if sc != nil && len(sc.strs) < cap(sc.strs) && unsafe.SliceData(b) == unsafe.SliceData(sc.strs[len(sc.strs):cap(sc.strs)]) { // #nosec G103 -- compares addresses only
 		sc.strs = sc.strs[:len(sc.strs)+len(b)]
 	}
 	return unsafe.String(unsafe.SliceData(b), len(b)) // #nosec G103 -- b is not written after this
