@@ -5,8 +5,11 @@
 // memory of each, and their ratio. `make bench` runs it after the Go
 // benchmarks; docs/performance.md shows a run and how to read it.
 //
-// Each command runs once to warm the caches and then RUNS times; the
-// figures are medians. Decrypt rows decrypt the same file, written by
+// Each command runs once to warm the caches and then RUNS times (at least
+// 11 times for files of up to 1,000 values, whose start-up dominated
+// times move most from run to run; at most 3 for 100,000 values), kura's
+// and sops's runs taking turns so that both meet the same moments of a
+// shared machine; the figures are medians. Decrypt rows decrypt the same file, written by
 // sops, with both tools; encrypt rows encrypt the same plaintext for the
 // same age recipient. Memory is the peak resident set size the kernel
 // reports for the process (getrusage).
@@ -119,16 +122,17 @@ func main() {
 			}})
 	}
 
-	fmt.Printf("\nkura against sops %s, %s/%s, %d CPUs; medians of %d runs (3 for 100,000 values)\n\n", sopsVersion(sopsPath), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *runs)
+	fmt.Printf("\nkura against sops %s, %s/%s, %d CPUs; medians of %d runs (at least %d up to 1,000 values, at most 3 for 100,000), kura and sops taking turns\n\n", sopsVersion(sopsPath), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *runs, minSmallRuns)
 	fmt.Printf("%-22s %10s %10s %10s %10s %8s %8s\n", "row", "kura", "kura mem", "sops", "sops mem", "time", "memory")
 	for _, r := range rows {
 		n := *runs
-		if r.size >= 100000 {
+		switch {
+		case r.size >= 100000:
 			n = min(n, 3)
+		case r.size <= 1000:
+			n = max(n, minSmallRuns)
 		}
-		for i, t := range tools {
-			r.measure[i] = measure(dir, env, t.path, r.args(t), n)
-		}
+		r.measure = measure(dir, env, [2]string{tools[0].path, tools[1].path}, [2][]string{r.args(tools[0]), r.args(tools[1])}, n)
 		k, s := r.measure[0], r.measure[1]
 		fmt.Printf("%-22s %10s %10s %10s %10s %8s %8s\n", r.name, wall(k), mem(k), wall(s), mem(s), ratio(float64(k.wall), float64(s.wall), k.err, s.err), ratio(float64(k.rss), float64(s.rss), k.err, s.err))
 	}
@@ -154,37 +158,53 @@ func find(rows []*row, op, f string, n int) *row {
 	return nil
 }
 
-// measure runs a command once to warm up and then n times, and returns
-// the median wall time and memory.
-func measure(dir string, env []string, path string, args []string, n int) result {
-	var walls []time.Duration
-	var rss []int64
+// minSmallRuns is the least number of timed runs for files of up to
+// 1,000 values.
+const minSmallRuns = 11
+
+// measure runs two commands (kura's and sops's) once each to warm up and
+// then n times each, taking turns, and returns the median wall time and
+// memory of each.
+func measure(dir string, env []string, paths [2]string, args [2][]string, n int) (out [2]result) {
+	var walls [2][]time.Duration
+	var rss [2][]int64
 	for i := 0; i <= n; i++ {
-		cmd := exec.Command(path, args...)
-		cmd.Dir, cmd.Env = dir, env
-		var stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = nil, &stderr
-		start := time.Now()
-		err := cmd.Run()
-		elapsed := time.Since(start)
-		if err != nil {
-			return result{err: fmt.Errorf("%s %s: %v: %s", filepath.Base(path), strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))}
+		for t := range paths {
+			if out[t].err != nil {
+				continue
+			}
+			cmd := exec.Command(paths[t], args[t]...)
+			cmd.Dir, cmd.Env = dir, env
+			var stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = nil, &stderr
+			start := time.Now()
+			err := cmd.Run()
+			elapsed := time.Since(start)
+			if err != nil {
+				out[t].err = fmt.Errorf("%s %s: %v: %s", filepath.Base(paths[t]), strings.Join(args[t], " "), err, strings.TrimSpace(stderr.String()))
+				continue
+			}
+			if i == 0 {
+				continue
+			}
+			walls[t] = append(walls[t], elapsed)
+			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				rss[t] = append(rss[t], int64(ru.Maxrss))
+			}
 		}
-		if i == 0 {
+	}
+	for t := range paths {
+		if out[t].err != nil {
 			continue
 		}
-		walls = append(walls, elapsed)
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			rss = append(rss, int64(ru.Maxrss))
+		slices.Sort(walls[t])
+		slices.Sort(rss[t])
+		out[t].wall = walls[t][len(walls[t])/2]
+		if len(rss[t]) > 0 {
+			out[t].rss = rss[t][len(rss[t])/2]
 		}
 	}
-	slices.Sort(walls)
-	slices.Sort(rss)
-	r := result{wall: walls[len(walls)/2]}
-	if len(rss) > 0 {
-		r.rss = rss[len(rss)/2]
-	}
-	return r
+	return out
 }
 
 func wall(r result) string {
