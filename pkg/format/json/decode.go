@@ -318,6 +318,20 @@ func (d *decoder) string() (string, error) {
 	d.pos++ // opening quote
 	start := d.pos
 	for d.pos < len(d.src) {
+		// Eight bytes at a time while none ends the string or needs a
+		// closer look: the byte loop below took a twelfth of decrypting
+		// a JSON file, most strings being ENC texts of plain ASCII.
+		for d.pos+8 <= len(d.src) {
+			src := d.src[d.pos : d.pos+8]
+			if !plain8(uint64(src[0]) | uint64(src[1])<<8 | uint64(src[2])<<16 | uint64(src[3])<<24 |
+				uint64(src[4])<<32 | uint64(src[5])<<40 | uint64(src[6])<<48 | uint64(src[7])<<56) {
+				break
+			}
+			d.pos += 8
+		}
+		if d.pos == len(d.src) {
+			break
+		}
 		c := d.src[d.pos]
 		switch {
 		case c == '"':
@@ -341,6 +355,18 @@ func (d *decoder) string() (string, error) {
 		}
 	}
 	return "", d.errorf("unexpected end of input in string")
+}
+
+// plain8 reports whether none of the eight bytes in w is a quote, a
+// backslash, a control character or part of a multi-byte character (see
+// safe8 in encode.go for how each test works).
+func plain8(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) bool { return (v-ones)&^v&highs != 0 }
+	if w&highs != 0 || (w-0x20*ones)&^w&highs != 0 {
+		return false
+	}
+	return !hasZero(w^'"'*ones) && !hasZero(w^'\\'*ones)
 }
 
 // slowString finishes a string that needs rebuilding: escapes are

@@ -40,6 +40,13 @@ func seeds(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// each byte a string's fast scan stops at, at each place of an
+	// eight-byte run, and strings ending at each place
+	for _, c := range []string{`\"`, `\\`, "\x01", "\t", "\xc3\xa9", "\xff", `"`} {
+		for at := range 9 {
+			f.Add([]byte(`{"k":"` + strings.Repeat("a", at) + c + strings.Repeat("b", 16-at) + `","z":"0123456789abcdef"}`))
+		}
+	}
 }
 
 // FuzzLoadPlain checks that loading never panics, agrees with
