@@ -291,3 +291,59 @@ func TestParallelDecryptMatchesSequential(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelDecryptWithoutWalk checks the decryption that needs no walk
+// after the workers (every value the MAC covers decrypted, no comment):
+// the same tree and MAC verdict as the one-value-at-a-time walk, when all
+// values are encrypted, when the MAC covers only the encrypted ones, and
+// (walking then) when it covers values left in clear; and that it is
+// taken, and not taken, where it should be.
+func TestParallelDecryptWithoutWalk(t *testing.T) {
+	for _, tc := range []struct {
+		rules    rules.Config
+		complete bool
+	}{
+		{rules.Config{}, true},
+		{rules.Config{EncryptedRegex: "^password$", MACOnlyEncrypted: true}, true},
+		{rules.Config{EncryptedRegex: "^password$"}, false},
+	} {
+		plain := benchdata.Document(6000)
+		f, err := Encrypt([]tree.Document{plain.Clone()}, EncryptOptions{
+			Groups: [][]keys.Recipient{{fixedKey{"k1"}}},
+			Rules:  tc.rules,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := &File{Docs: tree.CloneDocuments(f.Docs), Meta: f.Meta}
+		c, err := cipher.New(f.dataKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.RememberIVs(false) // as decryptKey sets it for a file only read
+		if _, _, complete := g.decryptOnEveryCore(c); complete != tc.complete {
+			t.Errorf("%+v: complete %v, want %v", tc.rules, complete, tc.complete)
+		}
+		for _, remember := range []bool{true, false} {
+			g := &File{Docs: tree.CloneDocuments(f.Docs), Meta: f.Meta}
+			if err := g.decryptKey(f.dataKey, false, remember, true); err != nil {
+				t.Fatalf("%+v, remember=%v: %v", tc.rules, remember, err)
+			}
+			if !tree.DocumentsEqual(g.Docs, []tree.Document{plain}) {
+				t.Fatalf("%+v, remember=%v: the tree differs", tc.rules, remember)
+			}
+		}
+		// A value changed to another one encrypted under its own path
+		// decrypts, but must not give the file's MAC.
+		g = &File{Docs: tree.CloneDocuments(f.Docs), Meta: f.Meta}
+		vals, aads := encryptedValues(g.Docs)
+		other, err := f.cipher.EncryptValue(tree.Str("not the value"), []byte(aads[len(vals)/2]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals[len(vals)/2].Str = other
+		if err := g.decryptKey(f.dataKey, false, false, false); err == nil || !strings.Contains(err.Error(), "MAC mismatch") {
+			t.Errorf("%+v: a changed value gave %v, want a MAC mismatch", tc.rules, err)
+		}
+	}
+}

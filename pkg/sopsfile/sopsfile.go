@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -179,10 +180,25 @@ func (f *File) decryptKey(dataKey []byte, ignoreMAC, remember, strict bool) erro
 	w.strict = strict
 	// A Cipher that remembers IVs is not safe for concurrent use: only a
 	// file that is just read is decrypted on every core.
+	walk := true
 	if !remember {
-		w.done = f.decryptOnEveryCore(c)
+		var jobs []valueJob
+		var complete bool
+		w.done, jobs, complete = f.decryptOnEveryCore(c)
+		if complete {
+			// Every value the MAC covers was decrypted, and there is no
+			// comment to decrypt or warn about: the MAC is the jobs'
+			// values in document order, and no walk is needed.
+			for _, j := range jobs {
+				w.mac.Add(*j.v)
+			}
+			walk = false
+		}
 	}
 	for _, doc := range f.Docs {
+		if !walk {
+			break
+		}
 		if err := w.document(doc); err != nil {
 			return err
 		}
@@ -212,11 +228,14 @@ func (f *File) decryptKey(dataKey []byte, ignoreMAC, remember, strict bool) erro
 // decryptOnEveryCore decrypts the values of a large file on every core,
 // and returns which, numbered among the encrypted values in document
 // order (nil for a file too small for it): the walk that follows hashes
-// them, and decrypts the others one at a time, naming any that fails.
-func (f *File) decryptOnEveryCore(c *cipher.Cipher) []uint64 {
+// them, and decrypts the others one at a time, naming any that fails. It
+// also returns the jobs, and whether they are complete: every job was
+// decrypted, they are every value the MAC covers, and the tree holds no
+// comment (which the walk would decrypt, or warn about).
+func (f *File) decryptOnEveryCore(c *cipher.Cipher) (done []uint64, jobs []valueJob, complete bool) {
 	n := countLeaves(f.Docs)
 	if workersFor(n.leaves) == 1 || n.prefixes > maxPrefixes {
-		return nil
+		return nil, nil, false
 	}
 	w := newWalker(f.selector(), c, true)
 	w.deferred = true
@@ -227,10 +246,16 @@ func (f *File) decryptOnEveryCore(c *cipher.Cipher) []uint64 {
 	for _, doc := range f.Docs {
 		if err := w.document(doc); err != nil {
 			// (a tree the walk refuses: the walk that follows says why)
-			return nil
+			return nil, nil, false
 		}
 	}
-	return w.decryptJobs()
+	done = w.decryptJobs()
+	decrypted := 0
+	for _, word := range done {
+		decrypted += bits.OnesCount64(word)
+	}
+	complete = decrypted == len(w.jobs) && n.comments == 0 && (w.macOnly || len(w.jobs) == n.leaves)
+	return done, w.jobs, complete
 }
 
 func (f *File) selector() *rules.Selector {

@@ -526,14 +526,15 @@ func typeTag(s string) string {
 
 // leafCount is the size of a tree's walk: its scalar values, and the
 // bytes of the additional data of the maps and lists holding them, for
-// sizing a deferred walk's buffers once (growing them by doubling copies
+// sizing a deferred walk's buffers once, and its comments (growing them by doubling copies
 // them over and over, and fresh memory costs a page fault a page).
-type leafCount struct{ leaves, prefixes int }
+type leafCount struct{ leaves, prefixes, comments int }
 
 func (c *leafCount) items(items []tree.Item, prefix int) {
 	counted := false
 	for i := range items {
 		if items[i].IsComment() {
+			c.comments++
 			continue
 		}
 		v := &items[i].Value
@@ -563,7 +564,9 @@ func (c *leafCount) value(v *tree.Value, prefix int) {
 		c.items(v.Items, prefix)
 	case tree.List:
 		c.list(v.Elems, prefix)
-	case tree.Null, tree.Comment:
+	case tree.Comment:
+		c.comments++
+	case tree.Null:
 	default:
 		c.leaves++
 	}
