@@ -402,7 +402,7 @@ func (p *plan) document(i int, n *yaml.Node, want tree.Document, d *docPlan) err
 		removed, err := p.mapping(root, l.docs[i], want, true)
 		d.removed = removed
 		return err
-	case root.Kind == yaml.ScalarNode && l.scalars[root].empty:
+	case root.Kind == yaml.ScalarNode && l.scalars.get(root).empty:
 		for _, it := range want {
 			if !it.IsComment() {
 				return refuse("an empty document became a mapping")
@@ -529,7 +529,7 @@ func (l *layout) documentStarts() ([]int, error) {
 			continue
 		}
 		root := n.Content[0]
-		if sc := l.scalars[root]; root.Kind == yaml.ScalarNode && sc != nil && sc.empty {
+		if sc := l.scalars.get(root); root.Kind == yaml.ScalarNode && sc != nil && sc.empty {
 			continue
 		}
 		off, err := l.src.offset(root.Line, root.Column)
@@ -648,7 +648,7 @@ func wantedLater(key tree.Value, want []tree.Item, idx []int) bool {
 // with the text's indentation width.
 func (p *plan) add(k, v *yaml.Node, skip int, want []tree.Item, idx []int) error {
 	s := p.l.src
-	ks := p.l.scalars[k]
+	ks := p.l.scalars.get(k)
 	if ks == nil || ks.empty {
 		return refuse("line %d: unexpected key", k.Line)
 	}
@@ -728,7 +728,7 @@ func (p *plan) value(n *yaml.Node, loaded, want tree.Value) error {
 		if equalValue(loaded, want, false) {
 			return nil
 		}
-		return p.replace(p.l.scalars[n], want)
+		return p.replace(p.l.scalars.get(n), want)
 	}
 	return refuse("line %d: unexpected node", n.Line)
 }
@@ -944,7 +944,7 @@ func (p *plan) replace(sc *span, v tree.Value) error {
 // takes out; build makes the edit.
 func (p *plan) remove(k, v *yaml.Node) ([2]int, error) {
 	s := p.l.src
-	ks := p.l.scalars[k]
+	ks := p.l.scalars.get(k)
 	if ks == nil || ks.empty {
 		return [2]int{}, refuse("line %d: unexpected sops key", k.Line)
 	}
@@ -970,7 +970,7 @@ func (p *plan) remove(k, v *yaml.Node) ([2]int, error) {
 func (l *layout) nodeEnd(n *yaml.Node) (int, error) {
 	switch n.Kind {
 	case yaml.ScalarNode:
-		sc := l.scalars[n]
+		sc := l.scalars.get(n)
 		switch {
 		case sc == nil || sc.empty:
 			return 0, refuse("line %d: an empty value ends a removed entry", n.Line)
@@ -1141,7 +1141,7 @@ func (l *layout) metadataRanges() ([][2]int, error) {
 			if !isMetadataKey(l.docs[i][li[j/2]].Key) {
 				continue
 			}
-			ks := l.scalars[m.Content[j]]
+			ks := l.scalars.get(m.Content[j])
 			if ks == nil || ks.empty {
 				return nil, refuse("unexpected sops key")
 			}

@@ -209,7 +209,7 @@ type layout struct {
 	src      *source
 	nodes    []*yaml.Node    // document nodes
 	docs     []tree.Document // as LoadPlain gives them
-	scalars  map[*yaml.Node]*span
+	scalars  spanIndex
 	ordered  []*span
 	comments []comment
 	markers  []marker
@@ -224,7 +224,7 @@ func scan(b []byte) (*layout, error) {
 	}
 	// Sized for the text at once: a line rarely holds more than a key
 	// and its value, and a growing map rehashes every entry again.
-	l := &layout{src: src, scalars: make(map[*yaml.Node]*span, 2*len(src.lines))}
+	l := &layout{src: src, scalars: newSpanIndex(2 * len(src.lines))}
 	if nodes, docs, ok := fastLayout(b); ok {
 		// The common subset, without the library's parse: the same
 		// nodes, where the layout writer looks (FuzzFastLayout).
@@ -339,7 +339,7 @@ func (l *layout) scalar(n *yaml.Node, indent int, flow bool) error {
 			return refuse("line %d: an empty tagged value is not preserved", n.Line)
 		}
 		sc.empty = true
-		l.scalars[n] = sc
+		l.scalars.put(n, sc)
 		l.ordered = append(l.ordered, sc)
 		return nil
 	}
@@ -396,7 +396,7 @@ func (l *layout) scalar(n *yaml.Node, indent int, flow bool) error {
 	if err != nil {
 		return err
 	}
-	l.scalars[n] = sc
+	l.scalars.put(n, sc)
 	l.ordered = append(l.ordered, sc)
 	return nil
 }
