@@ -99,13 +99,7 @@ func TestCountLeavesSizesWalk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newWalker(rules.NewSelector(rules.Config{}), c, false)
-	w.deferred = true
-	for _, d := range docs {
-		if err := w.document(d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := deferredWalk(t, c, false, docs)
 	if len(w.jobs) != want.leaves || len(w.prefixes) != want.prefixes {
 		t.Errorf("the walk made %d jobs with %d bytes of additional data; countLeaves said %d and %d", len(w.jobs), len(w.prefixes), want.leaves, want.prefixes)
 	}
@@ -119,13 +113,7 @@ func TestCountLeavesSizesWalk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d := newWalker(rules.NewSelector(rules.Config{}), c, true)
-	d.deferred = true
-	for _, doc := range enc {
-		if err := d.document(doc); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d := deferredWalk(t, c, true, enc)
 	if len(d.jobs) != len(w.jobs) {
 		t.Fatalf("%d jobs decrypting, %d encrypting", len(d.jobs), len(w.jobs))
 	}
@@ -135,6 +123,20 @@ func TestCountLeavesSizesWalk(t *testing.T) {
 			t.Errorf("job %d (additional data %q) does not decrypt to its value: %v", i, d.additionalOf(nil, j), err)
 		}
 	}
+}
+
+// deferredWalk walks docs to collect their values as jobs, without a
+// selector.
+func deferredWalk(t *testing.T, c *cipher.Cipher, decrypt bool, docs []tree.Document) *walker {
+	t.Helper()
+	w := newWalker(rules.NewSelector(rules.Config{}), c, decrypt)
+	w.deferred = true
+	for _, d := range docs {
+		if err := w.document(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
 }
 
 // richDocument is benchdata.Document(n) with what makes the walk's

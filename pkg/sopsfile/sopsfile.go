@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kura-secrets/kura/internal/prefault"
 	"github.com/kura-secrets/kura/pkg/cipher"
 	"github.com/kura-secrets/kura/pkg/format"
 	"github.com/kura-secrets/kura/pkg/keys"
@@ -234,15 +233,10 @@ func (f *File) decryptKey(dataKey []byte, ignoreMAC, remember, strict bool) erro
 // comment (which the walk would decrypt, or warn about).
 func (f *File) decryptOnEveryCore(c *cipher.Cipher) (done []uint64, jobs []valueJob, complete bool) {
 	n := countLeaves(f.Docs)
-	if workersFor(n.leaves) == 1 || n.prefixes > maxPrefixes {
+	w := newWalker(f.selector(), c, true)
+	if !w.deferFor(n) {
 		return nil, nil, false
 	}
-	w := newWalker(f.selector(), c, true)
-	w.deferred = true
-	// Sized once: growing these by doubling copies them over and over.
-	w.jobs = make([]valueJob, 0, n.leaves)
-	w.prefixes = make([]byte, 0, n.prefixes)
-	prefault.Slice(w.jobs)
 	for _, doc := range f.Docs {
 		if err := w.document(doc); err != nil {
 			// (a tree the walk refuses: the walk that follows says why)
@@ -363,12 +357,7 @@ func (f *File) seal(now time.Time) error {
 	// Values are encrypted on every core when there are enough of them
 	// and the cipher reuses no IVs, which it hands out in document order.
 	if !f.cipher.RemembersIVs() {
-		if n := countLeaves(f.Docs); workersFor(n.leaves) > 1 && n.prefixes <= maxPrefixes {
-			w.deferred = true
-			w.jobs = make([]valueJob, 0, n.leaves)
-			w.prefixes = make([]byte, 0, n.prefixes)
-			prefault.Slice(w.jobs)
-		}
+		w.deferFor(countLeaves(f.Docs))
 	}
 	for _, doc := range f.Docs {
 		if err := w.document(doc); err != nil {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kura-secrets/kura/internal/prefault"
 	"github.com/kura-secrets/kura/pkg/cipher"
 	"github.com/kura-secrets/kura/pkg/rules"
 	"github.com/kura-secrets/kura/pkg/tree"
@@ -230,6 +231,20 @@ func (w *walker) addJob(v *tree.Value) {
 		w.cont = prefixRef{start: uint32(start), end: uint32(len(w.prefixes)), stored: true} // #nosec G115 -- deferring checks the size (maxPrefixes)
 	}
 	w.jobs = append(w.jobs, valueJob{v: v, key: w.key, pre: w.cont.start, preEnd: w.cont.end})
+}
+
+// deferFor makes w a deferred walk, its buffers sized once for the tree
+// n counts (growing them by doubling copies them over and over), when the
+// tree has values enough for more than one goroutine; it reports whether.
+func (w *walker) deferFor(n leafCount) bool {
+	if workersFor(n.leaves) == 1 || n.prefixes > maxPrefixes {
+		return false
+	}
+	w.deferred = true
+	w.jobs = make([]valueJob, 0, n.leaves)
+	w.prefixes = make([]byte, 0, n.prefixes)
+	prefault.Slice(w.jobs)
+	return true
 }
 
 // maxPrefixes bounds the additional data a deferred walk stores, for its
