@@ -194,12 +194,11 @@ func (f *File) decryptKey(dataKey []byte, ignoreMAC, remember, strict bool) erro
 			walk = false
 		}
 	}
-	for _, doc := range f.Docs {
-		if !walk {
-			break
-		}
-		if err := w.document(doc); err != nil {
-			return err
+	if walk {
+		for _, doc := range f.Docs {
+			if err := w.document(doc); err != nil {
+				return err
+			}
 		}
 	}
 	f.Warnings = w.warnings
