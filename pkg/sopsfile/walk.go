@@ -237,7 +237,7 @@ func (w *walker) addJob(v *tree.Value) {
 // n counts (growing them by doubling copies them over and over), when the
 // tree has values enough for more than one goroutine; it reports whether.
 func (w *walker) deferFor(n leafCount) bool {
-	if workersFor(n.leaves) == 1 || n.prefixes > maxPrefixes {
+	if workersFor(n.leaves) == 1 || int64(n.prefixes) > maxPrefixes {
 		return false
 	}
 	w.deferred = true
@@ -249,7 +249,7 @@ func (w *walker) deferFor(n leafCount) bool {
 
 // maxPrefixes bounds the additional data a deferred walk stores, for its
 // offsets to fit in a valueJob.
-const maxPrefixes = math.MaxUint32
+const maxPrefixes int64 = math.MaxUint32
 
 // additionalOf returns the additional data of j's value, built in buf.
 func (w *walker) additionalOf(buf []byte, j valueJob) []byte {
