@@ -24,9 +24,10 @@
 //     and the client gets a token for that audience. azkeys checks that the
 //     vault's host ends with "." + the audience's host, so that a rogue
 //     vault cannot collect tokens for another service. For a vault at
-//     https://127.0.0.1:PORT the fake names the audience https://0.0.1:PORT:
-//     "127.0.0.1:PORT" ends with ".0.0.1:PORT", so the check passes with
-//     its default setting. (A vault at "localhost" cannot pass it: its host
+//     https://127.0.0.1:PORT the fake names the audience
+//     https://0.0.1:PORT/RANDOM: "127.0.0.1:PORT" ends with ".0.0.1:PORT",
+//     so the check passes with its default setting (it looks at the host
+//     only; the path keeps each server's tokens apart in MSAL's cache). (A vault at "localhost" cannot pass it: its host
 //     has no dot.)
 //
 //   - TLS. Go reads SSL_CERT_FILE for its root certificates, and the fake
@@ -95,7 +96,7 @@ const (
 type Server struct {
 	srv            *httptest.Server
 	vaultURL       string // https://127.0.0.1:PORT
-	audience       string // https://0.0.1:PORT
+	audience       string // https://0.0.1:PORT/RANDOM
 	certFile       string
 	identityHeader string
 
@@ -143,7 +144,12 @@ func Start(t testing.TB) *Server {
 	t.Cleanup(s.srv.Close)
 	_, port, _ := net.SplitHostPort(s.srv.Listener.Addr().String())
 	s.vaultURL = "https://127.0.0.1:" + port
-	s.audience = "https://0.0.1:" + port
+	// The audience also carries a path of its own: MSAL keeps one cache
+	// of managed-identity tokens for the whole process, keyed by the
+	// resource, and a later test's server may get an earlier one's port.
+	// With the port alone, the client took the earlier server's token,
+	// which this one never issued (a test failing now and then).
+	s.audience = "https://0.0.1:" + port + "/" + randomHex(8)
 	return s
 }
 
