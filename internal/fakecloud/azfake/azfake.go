@@ -153,6 +153,10 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// Audience is the resource the vault's challenge names: tokens for it are
+// the ones the vault accepts.
+func (s *Server) Audience() string { return s.audience }
+
 // VaultURL is the vault's URL, https://127.0.0.1:PORT, as a vault_url.
 func (s *Server) VaultURL() string { return s.vaultURL }
 

@@ -183,7 +183,7 @@ func TestVaultErrors(t *testing.T) {
 		}
 		return getToken(t, c, s, q, s.IdentityHeader()).body["access_token"].(string)
 	}
-	audience := "https://0.0.1:" + s.VaultURL()[strings.LastIndex(s.VaultURL(), ":")+1:]
+	audience := s.Audience()
 	good := tokenFor(audience, "")
 	keyURL := s.KeyURL("k", v)
 	api := "?api-version=7.4"
