@@ -220,3 +220,38 @@ func TestCommandNames(t *testing.T) {
 		t.Errorf("the tree for completion holds %d commands", n)
 	}
 }
+
+// TestLegacyTree checks that sops's legacy form builds the root command
+// alone, and that a command line which may still reach a command, or
+// asks for help, builds all of them.
+func TestLegacyTree(t *testing.T) {
+	a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+	all := len(a.commands())
+	for _, tc := range []struct {
+		args []string
+		full bool
+	}{
+		{[]string{"-d", "secrets.yaml"}, false},
+		{[]string{"--decrypt", "--output", "out.yaml", "secrets.yaml"}, false},
+		{[]string{"-e", "-i", "secrets.yaml"}, false},
+		{[]string{"--version"}, false},
+		{[]string{}, true},
+		{[]string{"--verbose", "decrypt", "secrets.yaml"}, true},
+		{[]string{"-d", "decrypt"}, true},
+		{[]string{"-h"}, true},
+		{[]string{"-dh"}, true},
+		{[]string{"--help"}, true},
+		{[]string{"--help=true"}, true},
+		{[]string{"--verbose", "help"}, true},
+		{[]string{"--config", "x", "completion", "bash"}, true},
+		{[]string{cobra.ShellCompRequestCmd, "-d", ""}, true},
+	} {
+		n := len(a.rootCommandFor(tc.args).Commands())
+		if tc.full && n < all {
+			t.Errorf("%q: the tree holds %d commands, want all %d", tc.args, n, all)
+		}
+		if !tc.full && n != 0 {
+			t.Errorf("%q: the tree holds %d commands, want none", tc.args, n)
+		}
+	}
+}

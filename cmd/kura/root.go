@@ -92,6 +92,13 @@ and accepts sops's command line: alias sops=kura works.`,
 		// sops's legacy form is the root command's own: a named
 		// command never parses these flags.
 		legacy.register(root.Flags())
+		if !mayNameCommand(args, commands) {
+			// No argument names a command or asks for help, so cobra
+			// runs the root command whatever else the tree holds:
+			// building every command and its flags would cost a
+			// millisecond of each sops-style run (kura -d FILE).
+			commands = nil
+		}
 	}
 	for _, c := range commands {
 		root.AddCommand(c.build())
@@ -105,6 +112,33 @@ and accepts sops's command line: alias sops=kura works.`,
 		completeFlagValues(root)
 	}
 	return root
+}
+
+// mayNameCommand reports whether a command line that does not start with a
+// command's name may still reach one, or the list of them: an argument
+// further on names a command or help (cobra looks for the command after
+// the flags), or the line asks for help or is empty. Any argument equal to
+// a name counts, even a flag's value: the whole tree is only slower.
+func mayNameCommand(args []string, commands []namedCommand) bool {
+	if len(args) == 0 {
+		return true
+	}
+	for _, arg := range args {
+		switch {
+		case arg == "help" || arg == "--help" || strings.HasPrefix(arg, "--help="):
+			return true
+		case strings.HasPrefix(arg, cobra.ShellCompRequestCmd):
+			return true
+		case len(arg) > 1 && arg[0] == '-' && arg[1] != '-' && strings.ContainsRune(arg, 'h'):
+			return true // -h, or -h among other shorthands
+		}
+		for _, c := range commands {
+			if arg == c.name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // commandGroups are the headings of kura --help, and the commands under
