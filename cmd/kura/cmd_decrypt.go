@@ -185,7 +185,7 @@ func render(docs []tree.Document, out format.Store, path []tree.PathStep, input 
 	}
 	switch v.Kind {
 	case tree.Map:
-		return dump(out.EmitPlain([]tree.Document{v.Items}))
+		return dump(out.EmitPlain([]tree.Document{v.Items()}))
 	case tree.String:
 		if input == format.Dotenv {
 			return []byte(dotenv.Unquote(v.Str)), nil

@@ -198,13 +198,13 @@ func holdsNull(v tree.Value) bool {
 	case tree.Null:
 		return true
 	case tree.Map:
-		for _, it := range v.Items {
+		for _, it := range v.Items() {
 			if holdsNull(it.Value) {
 				return true
 			}
 		}
 	case tree.List:
-		for _, e := range v.Elems {
+		for _, e := range v.Elems() {
 			if holdsNull(e) {
 				return true
 			}

@@ -327,7 +327,7 @@ func walkStrings(key string, v tree.Value, f func(key, s string)) {
 	case tree.String, tree.Comment:
 		f(key, v.Str)
 	case tree.Map:
-		for _, it := range v.Items {
+		for _, it := range v.Items() {
 			if it.IsComment() {
 				f("", it.Key.Str)
 				continue
@@ -335,7 +335,7 @@ func walkStrings(key string, v tree.Value, f func(key, s string)) {
 			walkStrings(it.Key.Str, it.Value, f)
 		}
 	case tree.List:
-		for _, e := range v.Elems {
+		for _, e := range v.Elems() {
 			walkStrings(key, e, f)
 		}
 	}

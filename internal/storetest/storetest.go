@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -118,7 +117,7 @@ func CheckEncrypted(t *testing.T, s format.Store, files []string) {
 			if sl, ok := s.(format.SharedLoader); ok {
 				// In place, the store must load the same tree.
 				sdocs, smeta, err := sl.LoadEncryptedShared(bytes.Clone(want))
-				if err != nil || !reflect.DeepEqual(sdocs, docs) || !reflect.DeepEqual(smeta, meta) {
+				if err != nil || !tree.DocumentsEqual(sdocs, docs) || !tree.ItemsEqual(smeta, meta) {
 					t.Errorf("LoadEncryptedShared differs from LoadEncrypted (%v)", err)
 				}
 			}

@@ -114,7 +114,7 @@ func (g *Gen) mutate(items []tree.Item, depth int) []tree.Item {
 			}
 		case 3:
 			if it.Value.Kind == tree.Map {
-				it.Value = tree.MapV(g.mutate(it.Value.Items, depth+1))
+				it.Value = tree.MapV(g.mutate(it.Value.Items(), depth+1))
 			}
 		case 4:
 			k := keyNames[g.Next()%len(keyNames)]

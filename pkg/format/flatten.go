@@ -68,10 +68,10 @@ func (f *flattener) items(items []tree.Item, prefix string) error {
 func (f *flattener) value(v tree.Value, name string) error {
 	switch v.Kind {
 	case tree.Map:
-		return f.items(v.Items, name+mapMarker)
+		return f.items(v.Items(), name+mapMarker)
 	case tree.List:
 		i := 0
-		for _, e := range v.Elems {
+		for _, e := range v.Elems() {
 			if e.Kind == tree.Comment {
 				continue
 			}
@@ -120,7 +120,7 @@ func Unflatten(items []tree.Item) ([]tree.Item, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot unflatten metadata: %w", err)
 	}
-	return v.Items, nil
+	return v.Items(), nil
 }
 
 // flatNode is one node of the tree being rebuilt. A node may end up with

@@ -38,11 +38,11 @@ func flatStripEmpty(items []tree.Item) []tree.Item {
 func flatStripEmptyValue(v tree.Value) (tree.Value, bool) {
 	switch v.Kind {
 	case tree.Map:
-		items := flatStripEmpty(v.Items)
+		items := flatStripEmpty(v.Items())
 		return tree.MapV(items), len(items) > 0
 	case tree.List:
 		var elems []tree.Value
-		for _, e := range v.Elems {
+		for _, e := range v.Elems() {
 			if e, keep := flatStripEmptyValue(e); keep && e.Kind != tree.Comment {
 				elems = append(elems, e)
 			}
@@ -171,7 +171,7 @@ func TestFlattenUnflatten(t *testing.T) {
 			if len(want) == 0 {
 				want = []tree.Item{}
 			}
-			if !reflect.DeepEqual(back, want) {
+			if !tree.ItemsEqual(back, want) {
 				t.Fatalf("round trip:\n got %#v\nwant %#v", back, want)
 			}
 		})
@@ -185,7 +185,7 @@ func TestFlattenValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []tree.Item{tKV("n", tree.IntV(2)), tKV("b", tree.BoolV(true)), tStr("s", "a\nb")}
-	if !reflect.DeepEqual(flat, want) {
+	if !tree.ItemsEqual(flat, want) {
 		t.Fatalf("got %#v", flat)
 	}
 }
@@ -219,7 +219,7 @@ func TestUnflattenSortsAndOrdersLists(t *testing.T) {
 		elems = append(elems, tree.Str(strconv.Itoa(i)))
 	}
 	want := []tree.Item{tKV("a", tMap(tStr("c", "2"), tStr("d", "1"))), tStr("b", "x"), tKV("list", tList(elems...))}
-	if !reflect.DeepEqual(got, want) {
+	if !tree.ItemsEqual(got, want) {
 		t.Fatalf("got  %#v\nwant %#v", got, want)
 	}
 	flat, err := Flatten(got, "")
@@ -250,7 +250,7 @@ func TestUnflattenTokens(t *testing.T) {
 			t.Errorf("%q: %v", tc.name, err)
 			continue
 		}
-		if !reflect.DeepEqual(got, tc.want) {
+		if !tree.ItemsEqual(got, tc.want) {
 			t.Errorf("%q: got %#v", tc.name, got)
 		}
 	}
@@ -258,7 +258,7 @@ func TestUnflattenTokens(t *testing.T) {
 
 func TestUnflattenSkipsComments(t *testing.T) {
 	got, err := Unflatten([]tree.Item{tree.CommentItem("x", false), tStr("a", "1")})
-	if err != nil || !reflect.DeepEqual(got, []tree.Item{tStr("a", "1")}) {
+	if err != nil || !tree.ItemsEqual(got, []tree.Item{tStr("a", "1")}) {
 		t.Fatalf("got %#v, %v", got, err)
 	}
 }
@@ -367,7 +367,7 @@ func FuzzUnflatten(f *testing.F) {
 		if err != nil {
 			t.Fatalf("cannot unflatten what Flatten wrote: %v", err)
 		}
-		if !reflect.DeepEqual(again, got) {
+		if !tree.ItemsEqual(again, got) {
 			t.Fatalf("not stable:\n%#v\n%#v", got, again)
 		}
 	})

@@ -168,7 +168,7 @@ func SplitMetadata(docs []tree.Document) ([]tree.Document, []tree.Item, error) {
 					if it.Value.Kind != tree.Map {
 						return nil, nil, errors.New("the sops metadata is not a map")
 					}
-					meta = it.Value.Items
+					meta = it.Value.Items()
 					found = true
 				}
 				continue

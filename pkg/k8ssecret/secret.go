@@ -112,7 +112,7 @@ func plainValue(v tree.Value) any {
 	switch v.Kind {
 	case tree.Map:
 		m := orderedMap{}
-		for _, it := range v.Items {
+		for _, it := range v.Items() {
 			if it.IsComment() {
 				continue
 			}
@@ -122,7 +122,7 @@ func plainValue(v tree.Value) any {
 		return m
 	case tree.List:
 		out := []any{}
-		for _, e := range v.Elems {
+		for _, e := range v.Elems() {
 			if e.Kind != tree.Comment {
 				out = append(out, plainValue(e))
 			}

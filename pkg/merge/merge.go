@@ -123,7 +123,7 @@ func Documents(base, ours, theirs []tree.Document) (merged []tree.Document, conf
 		m := merger{doc: i}
 		v, cs := m.value(nil, present(tree.MapV(base[i])), present(tree.MapV(ours[i])), present(tree.MapV(theirs[i])))
 		// Every side is a map, so the root never conflicts and is present.
-		merged[i] = tree.Document(v.v.Items)
+		merged[i] = tree.Document(v.v.Items())
 		conflicts = append(conflicts, cs...)
 	}
 	return merged, conflicts, nil
@@ -158,7 +158,7 @@ func (m *merger) value(path []tree.PathStep, b, o, t side) (side, []Conflict) {
 		return o.clone(), nil
 	case o.ok && t.ok && o.v.Kind == tree.Map && t.v.Kind == tree.Map &&
 		(!b.ok || b.v.Kind == tree.Map || b.v.Kind == tree.Null):
-		items, cs := m.items(path, b.v.Items, o.v.Items, t.v.Items)
+		items, cs := m.items(path, b.v.Items(), o.v.Items(), t.v.Items())
 		return present(tree.MapV(items)), cs
 	}
 	c := Conflict{

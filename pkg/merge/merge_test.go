@@ -455,7 +455,7 @@ func TestConflictValues(t *testing.T) {
 		t.Errorf("conflict m: %+v", m)
 	}
 	// Conflict values are copies.
-	m.Theirs.Items[0].Value = tree.IntV(99)
+	m.Theirs.Items()[0].Value = tree.IntV(99)
 	if v, _ := tree.Lookup(theirs[0], []tree.PathStep{{Key: "m"}, {Key: "x"}}); v.Int() != 2 {
 		t.Error("a conflict shares storage with theirs")
 	}
@@ -470,7 +470,7 @@ func TestMergedIsACopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	merged[0][0].Value = tree.IntV(7)
-	merged[0][1].Value.Items[0].Value.Elems[1] = tree.IntV(7)
+	merged[0][1].Value.Items()[0].Value.Elems()[1] = tree.IntV(7)
 	if !tree.DocumentsEqual(ours, load(t, "a: 2\nm:\n  x: [1, 2]\n")) || !tree.DocumentsEqual(theirs, load(t, "a: 1\nm:\n  x: [1, 3]\n")) {
 		t.Error("the merged documents share storage with the inputs")
 	}

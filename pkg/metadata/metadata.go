@@ -139,7 +139,7 @@ func parseGroups(v tree.Value) ([]keys.Group, error) {
 		return nil, fmt.Errorf("expected a list, got %s", v.Kind)
 	}
 	var groups []keys.Group
-	for i, e := range v.Elems {
+	for i, e := range v.Elems() {
 		if e.Kind == tree.Comment {
 			continue
 		}
@@ -147,7 +147,7 @@ func parseGroups(v tree.Value) ([]keys.Group, error) {
 			return nil, fmt.Errorf("group %d: expected a map, got %s", i, e.Kind)
 		}
 		var g keys.Group
-		for _, it := range e.Items {
+		for _, it := range e.Items() {
 			if it.Key.Kind != tree.String {
 				continue
 			}
@@ -174,14 +174,14 @@ func parseStanzas(t keys.Type, v tree.Value) ([]keys.Stanza, error) {
 		return nil, fmt.Errorf("expected a list, got %s", v.Kind)
 	}
 	var out []keys.Stanza
-	for i, e := range v.Elems {
+	for i, e := range v.Elems() {
 		if e.Kind == tree.Comment {
 			continue
 		}
 		if e.Kind != tree.Map {
 			return nil, fmt.Errorf("entry %d: expected a map, got %s", i, e.Kind)
 		}
-		s, err := parseStanza(t, e.Items)
+		s, err := parseStanza(t, e.Items())
 		if err != nil {
 			return nil, fmt.Errorf("entry %d: %w", i, err)
 		}
@@ -252,8 +252,8 @@ func stringMap(v tree.Value) (map[string]string, error) {
 	if v.Kind != tree.Map {
 		return nil, fmt.Errorf("expected a map, got %s", v.Kind)
 	}
-	m := make(map[string]string, len(v.Items))
-	for _, it := range v.Items {
+	m := make(map[string]string, len(v.Items()))
+	for _, it := range v.Items() {
 		if it.IsComment() {
 			continue
 		}

@@ -3,7 +3,6 @@ package metadata
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -38,7 +37,7 @@ func TestCorpusRoundTrip(t *testing.T) {
 			if m.Version != "3.13.2" {
 				t.Errorf("version %q", m.Version)
 			}
-			if got := m.ToTree(); !reflect.DeepEqual(got, meta) {
+			if got := m.ToTree(); !tree.ItemsEqual(got, meta) {
 				t.Errorf("ToTree differs\n got %+v\nwant %+v", got, meta)
 			}
 		})

@@ -54,15 +54,15 @@ func stripComments(items []tree.Item) []tree.Item {
 func stripValue(v tree.Value) tree.Value {
 	switch v.Kind {
 	case tree.Map:
-		v.Items = stripComments(v.Items)
+		v.SetItems(stripComments(v.Items()))
 	case tree.List:
-		elems := make([]tree.Value, 0, len(v.Elems))
-		for _, e := range v.Elems {
+		elems := make([]tree.Value, 0, len(v.Elems()))
+		for _, e := range v.Elems() {
 			if e.Kind != tree.Comment {
 				elems = append(elems, stripValue(e))
 			}
 		}
-		v.Elems = elems
+		v.SetElems(elems)
 	}
 	return v
 }
@@ -145,9 +145,9 @@ func Describe(doc tree.Document) []Field {
 		case tree.Time:
 			f.Type = "timestamp"
 		case tree.Map:
-			f.Type, f.Size = "object", len(stripComments(v.Items))
+			f.Type, f.Size = "object", len(stripComments(v.Items()))
 		case tree.List:
-			f.Type, f.Size = "array", len(stripValue(v).Elems)
+			f.Type, f.Size = "array", len(stripValue(v).Elems())
 		default:
 			f.Type = v.Kind.String()
 		}

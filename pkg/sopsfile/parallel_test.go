@@ -48,14 +48,14 @@ func TestParallelDecrypt(t *testing.T) {
 		walk = func(v *tree.Value) bool {
 			switch v.Kind {
 			case tree.Map:
-				for i := range v.Items {
-					if walk(&v.Items[i].Value) {
+				for i := range v.Items() {
+					if walk(&v.Items()[i].Value) {
 						return true
 					}
 				}
 			case tree.List:
-				for i := range v.Elems {
-					if walk(&v.Elems[i]) {
+				for i := range v.Elems() {
+					if walk(&v.Elems()[i]) {
 						return true
 					}
 				}
@@ -149,17 +149,17 @@ func richDocument(n int) tree.Document {
 		svc := &doc[i].Value
 		switch i % 5 {
 		case 0:
-			svc.Items = append([]tree.Item{tree.CommentItem("secret: the next entry", false)}, svc.Items...)
+			svc.SetItems(append([]tree.Item{tree.CommentItem("secret: the next entry", false)}, svc.Items()...))
 		case 1:
-			svc.Items = append(svc.Items, tree.CommentItem("plain note", true),
+			svc.SetItems(append(svc.Items(), tree.CommentItem("plain note", true),
 				tree.KeyItem("nested", tree.ListV([]tree.Value{
 					tree.CommentV("secret list comment", false),
 					tree.ListV([]tree.Value{tree.Str("deep"), tree.IntV(int64(i))}),
 					tree.Value{Kind: tree.Null},
 					tree.MapV(nil),
-				})))
+				}))))
 		case 2:
-			svc.Items = append(svc.Items, tree.KeyItem("nothing", tree.Value{Kind: tree.Null}), tree.KeyItem("none", tree.ListV(nil)))
+			svc.SetItems(append(svc.Items(), tree.KeyItem("nothing", tree.Value{Kind: tree.Null}), tree.KeyItem("none", tree.ListV(nil))))
 		}
 	}
 	return doc
@@ -172,14 +172,14 @@ func encryptedValues(docs []tree.Document) (vals []*tree.Value, aads []string) {
 	walk = func(v *tree.Value, aad string) {
 		switch v.Kind {
 		case tree.Map:
-			for i := range v.Items {
-				if !v.Items[i].IsComment() {
-					walk(&v.Items[i].Value, aad+v.Items[i].Key.Str+":")
+			for i := range v.Items() {
+				if !v.Items()[i].IsComment() {
+					walk(&v.Items()[i].Value, aad+v.Items()[i].Key.Str+":")
 				}
 			}
 		case tree.List:
-			for i := range v.Elems {
-				walk(&v.Elems[i], aad)
+			for i := range v.Elems() {
+				walk(&v.Elems()[i], aad)
 			}
 		case tree.String:
 			if strings.HasPrefix(v.Str, "ENC[") {

@@ -365,14 +365,14 @@ func cloneItems(items []tree.Item) []tree.Item {
 func cloneValue(v tree.Value) tree.Value {
 	switch v.Kind {
 	case tree.Map:
-		v.Items = cloneItems(v.Items)
+		v.SetItems(cloneItems(v.Items()))
 	case tree.List:
-		if v.Elems != nil {
-			elems := make([]tree.Value, len(v.Elems))
-			for i, e := range v.Elems {
+		if v.Elems() != nil {
+			elems := make([]tree.Value, len(v.Elems()))
+			for i, e := range v.Elems() {
 				elems[i] = cloneValue(e)
 			}
-			v.Elems = elems
+			v.SetElems(elems)
 		}
 	}
 	return v

@@ -250,10 +250,10 @@ func (m *tamperModel) pair(enc, dec []tree.Item, aad string) {
 func (m *tamperModel) pairValue(e, d tree.Value, aad string) {
 	switch e.Kind {
 	case tree.Map:
-		m.pair(e.Items, d.Items, aad)
+		m.pair(e.Items(), d.Items(), aad)
 	case tree.List:
-		for i := range e.Elems {
-			m.pairValue(e.Elems[i], d.Elems[i], aad)
+		for i := range e.Elems() {
+			m.pairValue(e.Elems()[i], d.Elems()[i], aad)
 		}
 	case tree.String:
 		if cipher.IsEncrypted(e.Str) {
@@ -320,10 +320,10 @@ func (m *tamperModel) expect(docs []tree.Document) (code Code, warn bool, macInp
 	walkValue = func(v tree.Value, path []string) {
 		switch v.Kind {
 		case tree.Map:
-			walkItems(v.Items, path)
+			walkItems(v.Items(), path)
 			return
 		case tree.List:
-			for _, e := range v.Elems {
+			for _, e := range v.Elems() {
 				walkValue(e, path)
 			}
 			return
@@ -757,9 +757,9 @@ func collectSlots(docs []tree.Document) []slot {
 			out = append(out, slot{doc: doc, path: p, aad: aad, vaad: aad + it.Key.Str + ":", key: it.Key.Str, category: c, leaf: it.Value.IsScalar() && c != "null"})
 			switch it.Value.Kind {
 			case tree.Map:
-				walkItems(doc, it.Value.Items, p, aad+it.Key.Str+":")
+				walkItems(doc, it.Value.Items(), p, aad+it.Key.Str+":")
 			case tree.List:
-				walkElems(doc, it.Value.Elems, p, aad+it.Key.Str+":", it.Key.Str)
+				walkElems(doc, it.Value.Elems(), p, aad+it.Key.Str+":", it.Key.Str)
 			}
 		}
 	}
@@ -770,9 +770,9 @@ func collectSlots(docs []tree.Document) []slot {
 			out = append(out, slot{doc: doc, path: p, aad: aad, vaad: aad, key: fmt.Sprintf("%s[%d]", key, i), category: c, leaf: e.IsScalar() && c != "null" && c != "comment"})
 			switch e.Kind {
 			case tree.Map:
-				walkItems(doc, e.Items, p, aad)
+				walkItems(doc, e.Items(), p, aad)
 			case tree.List:
-				walkElems(doc, e.Elems, p, aad, key)
+				walkElems(doc, e.Elems(), p, aad, key)
 			}
 		}
 	}
@@ -782,52 +782,64 @@ func collectSlots(docs []tree.Document) []slot {
 	return out
 }
 
-// container returns the map items or list elements holding the slot.
-func (s slot) container(docs []tree.Document) (items *[]tree.Item, elems *[]tree.Value) {
-	items = (*[]tree.Item)(&docs[s.doc])
+// container returns the map or list holding the slot: nil for the
+// document itself.
+func (s slot) container(docs []tree.Document) *tree.Value {
+	var parent *tree.Value
 	for _, i := range s.path[:len(s.path)-1] {
-		var v *tree.Value
-		if items != nil {
-			v = &(*items)[i].Value
+		if parent == nil {
+			parent = &docs[s.doc][i].Value
+		} else if parent.Kind == tree.Map {
+			parent = &parent.Items()[i].Value
 		} else {
-			v = &(*elems)[i]
-		}
-		if v.Kind == tree.Map {
-			items, elems = &v.Items, nil
-		} else {
-			items, elems = nil, &v.Elems
+			parent = &parent.Elems()[i]
 		}
 	}
-	return items, elems
+	return parent
+}
+
+// items returns the items holding the slot, when it is a map entry.
+func (s slot) items(docs []tree.Document) []tree.Item {
+	if parent := s.container(docs); parent != nil {
+		return parent.Items()
+	}
+	return docs[s.doc]
 }
 
 func (s slot) value(docs []tree.Document) *tree.Value {
-	items, elems := s.container(docs)
+	parent := s.container(docs)
 	i := s.path[len(s.path)-1]
-	if items != nil {
-		return &(*items)[i].Value
+	if parent == nil || parent.Kind == tree.Map {
+		return &s.items(docs)[i].Value
 	}
-	return &(*elems)[i]
+	return &parent.Elems()[i]
 }
 
 func (s slot) remove(docs []tree.Document) bool {
-	items, elems := s.container(docs)
+	parent := s.container(docs)
 	i := s.path[len(s.path)-1]
-	if items != nil {
-		*items = append((*items)[:i:i], (*items)[i+1:]...)
-	} else {
-		*elems = append((*elems)[:i:i], (*elems)[i+1:]...)
+	switch {
+	case parent == nil:
+		docs[s.doc] = append(docs[s.doc][:i:i], docs[s.doc][i+1:]...)
+	case parent.Kind == tree.Map:
+		items := parent.Items()
+		parent.SetItems(append(items[:i:i], items[i+1:]...))
+	default:
+		elems := parent.Elems()
+		parent.SetElems(append(elems[:i:i], elems[i+1:]...))
 	}
 	return true
 }
 
 func (s slot) swapWithNext(docs []tree.Document) bool {
-	items, elems := s.container(docs)
+	parent := s.container(docs)
 	i := s.path[len(s.path)-1]
-	if items != nil {
-		(*items)[i], (*items)[i+1] = (*items)[i+1], (*items)[i]
+	if parent == nil || parent.Kind == tree.Map {
+		items := s.items(docs)
+		items[i], items[i+1] = items[i+1], items[i]
 	} else {
-		(*elems)[i], (*elems)[i+1] = (*elems)[i+1], (*elems)[i]
+		elems := parent.Elems()
+		elems[i], elems[i+1] = elems[i+1], elems[i]
 	}
 	return true
 }

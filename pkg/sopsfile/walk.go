@@ -266,9 +266,9 @@ func (w *walker) additionalOf(buf []byte, j valueJob) []byte {
 func (w *walker) value(v *tree.Value) error {
 	switch v.Kind {
 	case tree.Map:
-		return w.mapItems(v.Items)
+		return w.mapItems(v.Items())
 	case tree.List:
-		return w.listElems(v.Elems)
+		return w.listElems(v.Elems())
 	case tree.Null:
 		return nil
 	case tree.Comment:
@@ -576,9 +576,9 @@ func (c *leafCount) list(elems []tree.Value, prefix int) {
 func (c *leafCount) value(v *tree.Value, prefix int) {
 	switch v.Kind {
 	case tree.Map:
-		c.items(v.Items, prefix)
+		c.items(v.Items(), prefix)
 	case tree.List:
-		c.list(v.Elems, prefix)
+		c.list(v.Elems(), prefix)
 	case tree.Comment:
 		c.comments++
 	case tree.Null:

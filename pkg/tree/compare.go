@@ -23,14 +23,14 @@ func cloneItems(items []Item) []Item {
 func (v Value) Clone() Value {
 	switch v.Kind {
 	case Map:
-		v.Items = cloneItems(v.Items)
+		v.SetItems(cloneItems(v.Items()))
 	case List:
-		if v.Elems != nil {
-			elems := make([]Value, len(v.Elems))
-			for i, e := range v.Elems {
+		if v.Elems() != nil {
+			elems := make([]Value, len(v.Elems()))
+			for i, e := range v.Elems() {
 				elems[i] = e.Clone()
 			}
-			v.Elems = elems
+			v.SetElems(elems)
 		}
 	}
 	return v
@@ -68,13 +68,13 @@ func Equal(a, b Value) bool {
 	case Time:
 		return a.Time().Equal(b.Time()) && a.Time().Format("Z07:00") == b.Time().Format("Z07:00")
 	case Map:
-		return itemsEqual(a.Items, b.Items)
+		return ItemsEqual(a.Items(), b.Items())
 	case List:
-		if len(a.Elems) != len(b.Elems) {
+		if len(a.Elems()) != len(b.Elems()) {
 			return false
 		}
-		for i := range a.Elems {
-			if !Equal(a.Elems[i], b.Elems[i]) {
+		for i := range a.Elems() {
+			if !Equal(a.Elems()[i], b.Elems()[i]) {
 				return false
 			}
 		}
@@ -83,7 +83,8 @@ func Equal(a, b Value) bool {
 	return false
 }
 
-func itemsEqual(a, b []Item) bool {
+// ItemsEqual reports whether two maps' items are the same, as Equal.
+func ItemsEqual(a, b []Item) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -101,7 +102,7 @@ func DocumentsEqual(a, b []Document) bool {
 		return false
 	}
 	for i := range a {
-		if !itemsEqual(a[i], b[i]) {
+		if !ItemsEqual(a[i], b[i]) {
 			return false
 		}
 	}
@@ -132,10 +133,10 @@ func detachValue(v *Value) {
 	case Comment:
 		v.Inline = false
 	case Map:
-		detachItems(v.Items)
+		detachItems(v.Items())
 	case List:
-		for i := range v.Elems {
-			detachValue(&v.Elems[i])
+		for i := range v.Elems() {
+			detachValue(&v.Elems()[i])
 		}
 	}
 }

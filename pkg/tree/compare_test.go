@@ -16,8 +16,8 @@ func TestCloneAndEqual(t *testing.T) {
 	if !DocumentsEqual([]Document{doc}, []Document{c}) {
 		t.Fatal("a clone differs")
 	}
-	c[1].Value.Items[0].Value.Elems[0] = Str("y")
-	if doc[1].Value.Items[0].Value.Elems[0].Str != "x" {
+	c[1].Value.Items()[0].Value.Elems()[0] = Str("y")
+	if doc[1].Value.Items()[0].Value.Elems()[0].Str != "x" {
 		t.Error("the clone shares storage")
 	}
 	if DocumentsEqual([]Document{doc}, []Document{c}) {

@@ -77,7 +77,7 @@ func Lookup(doc Document, path []PathStep) (Value, error) {
 			}
 			n := -1
 			found := false
-			for _, e := range cur.Elems {
+			for _, e := range cur.Elems() {
 				if e.Kind == Comment {
 					continue
 				}
@@ -94,7 +94,7 @@ func Lookup(doc Document, path []PathStep) (Value, error) {
 			if cur.Kind != Map {
 				return Value{}, fmt.Errorf("component %s is a key, but the value there is not a map", where)
 			}
-			v, ok := Get(cur.Items, step.Key)
+			v, ok := Get(cur.Items(), step.Key)
 			if !ok {
 				return Value{}, fmt.Errorf("component %s not found", where)
 			}
@@ -112,7 +112,7 @@ func Set(doc Document, path []PathStep, v Value) (Document, error) {
 	if err := set(&root, path, v, 0); err != nil {
 		return nil, err
 	}
-	return Document(root.Items), nil
+	return Document(root.Items()), nil
 }
 
 func set(cur *Value, path []PathStep, v Value, depth int) error {
@@ -126,21 +126,21 @@ func set(cur *Value, path []PathStep, v Value, depth int) error {
 			return fmt.Errorf("component %s is an index, but the value there is not a list", where)
 		}
 		n := -1
-		for i := range cur.Elems {
-			if cur.Elems[i].Kind == Comment {
+		for i := range cur.Elems() {
+			if cur.Elems()[i].Kind == Comment {
 				continue
 			}
 			n++
 			if n == step.Index {
 				if len(path) == 1 {
-					cur.Elems[i] = v
+					cur.Elems()[i] = v
 					return nil
 				}
-				return set(&cur.Elems[i], path[1:], v, depth+1)
+				return set(&cur.Elems()[i], path[1:], v, depth+1)
 			}
 		}
-		cur.Elems = append(cur.Elems, Value{})
-		last := &cur.Elems[len(cur.Elems)-1]
+		cur.SetElems(append(cur.Elems(), Value{}))
+		last := &cur.Elems()[len(cur.Elems())-1]
 		if len(path) == 1 {
 			*last = v
 			return nil
@@ -153,8 +153,8 @@ func set(cur *Value, path []PathStep, v Value, depth int) error {
 	if cur.Kind != Map {
 		return fmt.Errorf("component %s is a key, but the value there is not a map", where)
 	}
-	for i := range cur.Items {
-		it := &cur.Items[i]
+	for i := range cur.Items() {
+		it := &cur.Items()[i]
 		if it.Key.Kind == String && it.Key.Str == step.Key {
 			if len(path) == 1 {
 				it.Value = v
@@ -163,8 +163,8 @@ func set(cur *Value, path []PathStep, v Value, depth int) error {
 			return set(&it.Value, path[1:], v, depth+1)
 		}
 	}
-	cur.Items = append(cur.Items, KeyItem(step.Key, Value{}))
-	last := &cur.Items[len(cur.Items)-1].Value
+	cur.SetItems(append(cur.Items(), KeyItem(step.Key, Value{})))
+	last := &cur.Items()[len(cur.Items())-1].Value
 	if len(path) == 1 {
 		*last = v
 		return nil
@@ -193,22 +193,22 @@ func Unset(doc Document, path []PathStep) (Document, error) {
 	switch {
 	case last.IsIndex && parent.Kind == List:
 		n := -1
-		for i := range parent.Elems {
-			if parent.Elems[i].Kind == Comment {
+		for i := range parent.Elems() {
+			if parent.Elems()[i].Kind == Comment {
 				continue
 			}
 			n++
 			if n == last.Index {
-				parent.Elems = append(parent.Elems[:i:i], parent.Elems[i+1:]...)
-				return Document(root.Items), nil
+				parent.SetElems(append(parent.Elems()[:i:i], parent.Elems()[i+1:]...))
+				return Document(root.Items()), nil
 			}
 		}
 		return nil, fmt.Errorf("component %s: index out of bounds: %w", where, ErrNotFound)
 	case !last.IsIndex && parent.Kind == Map:
-		for i, it := range parent.Items {
+		for i, it := range parent.Items() {
 			if it.Key.Kind == String && it.Key.Str == last.Key {
-				parent.Items = append(parent.Items[:i:i], parent.Items[i+1:]...)
-				return Document(root.Items), nil
+				parent.SetItems(append(parent.Items()[:i:i], parent.Items()[i+1:]...))
+				return Document(root.Items()), nil
 			}
 		}
 		return nil, fmt.Errorf("component %s: key %w", where, ErrNotFound)
@@ -223,13 +223,13 @@ func child(cur *Value, step PathStep) (*Value, error) {
 			return nil, fmt.Errorf("%w: not a list", ErrNotFound)
 		}
 		n := -1
-		for i := range cur.Elems {
-			if cur.Elems[i].Kind == Comment {
+		for i := range cur.Elems() {
+			if cur.Elems()[i].Kind == Comment {
 				continue
 			}
 			n++
 			if n == step.Index {
-				return &cur.Elems[i], nil
+				return &cur.Elems()[i], nil
 			}
 		}
 		return nil, fmt.Errorf("index out of bounds: %w", ErrNotFound)
@@ -237,9 +237,9 @@ func child(cur *Value, step PathStep) (*Value, error) {
 	if cur.Kind != Map {
 		return nil, fmt.Errorf("%w: not a map", ErrNotFound)
 	}
-	for i := range cur.Items {
-		if cur.Items[i].Key.Kind == String && cur.Items[i].Key.Str == step.Key {
-			return &cur.Items[i].Value, nil
+	for i := range cur.Items() {
+		if cur.Items()[i].Key.Kind == String && cur.Items()[i].Key.Str == step.Key {
+			return &cur.Items()[i].Value, nil
 		}
 	}
 	return nil, fmt.Errorf("key %w", ErrNotFound)

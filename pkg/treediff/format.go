@@ -67,7 +67,7 @@ func appendValue(b []byte, v tree.Value, nested bool) []byte {
 	case tree.Map:
 		b = append(b, '{')
 		first := true
-		for _, it := range v.Items {
+		for _, it := range v.Items() {
 			if it.IsComment() {
 				continue
 			}
@@ -83,7 +83,7 @@ func appendValue(b []byte, v tree.Value, nested bool) []byte {
 	case tree.List:
 		b = append(b, '[')
 		first := true
-		for _, e := range v.Elems {
+		for _, e := range v.Elems() {
 			if e.Kind == tree.Comment {
 				continue
 			}

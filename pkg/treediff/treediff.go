@@ -230,9 +230,9 @@ func (d *differ) added(path []tree.PathStep, be []entry, js []int) {
 func (d *differ) value(path []tree.PathStep, a, b tree.Value) {
 	switch {
 	case a.Kind == tree.Map && b.Kind == tree.Map:
-		d.items(path, a.Items, b.Items)
+		d.items(path, a.Items(), b.Items())
 	case a.Kind == tree.List && b.Kind == tree.List:
-		d.list(path, a.Elems, b.Elems)
+		d.list(path, a.Elems(), b.Elems())
 	case !tree.Equal(a, b):
 		d.add(path, Changed, a, b)
 	}

@@ -3,7 +3,6 @@ package dotenv
 import (
 	"errors"
 	"math"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +41,7 @@ func TestLoadPlain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(docs) != 1 || !reflect.DeepEqual(docs[0], tc.want) {
+			if len(docs) != 1 || !tree.ItemsEqual(docs[0], tc.want) {
 				t.Fatalf("got %#v\nwant %#v", docs, tc.want)
 			}
 		})
@@ -117,14 +116,14 @@ func TestLoadEncrypted(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantDoc := tree.Document{comment("c"), str("A", "ENC[x]"), str("B", "")}
-	if !reflect.DeepEqual(docs, []tree.Document{wantDoc}) {
+	if !tree.DocumentsEqual(docs, []tree.Document{wantDoc}) {
 		t.Errorf("docs %#v", docs)
 	}
 	wantMeta := []tree.Item{
 		tree.KeyItem("age", tree.ListV([]tree.Value{tree.MapV([]tree.Item{str("enc", "x\ny\n"), str("recipient", "age1")})})),
 		str("version", "3.13.2"),
 	}
-	if !reflect.DeepEqual(meta, wantMeta) {
+	if !tree.ItemsEqual(meta, wantMeta) {
 		t.Errorf("meta %#v", meta)
 	}
 

@@ -85,7 +85,7 @@ func TestCorpusExtract(t *testing.T) {
 		t.Fatal(err)
 	}
 	s3, _ := tree.Get(docs[0], "s3")
-	v, _ := tree.Get(s3.Items, "secret_key")
+	v, _ := tree.Get(s3.Items(), "secret_key")
 	if want := storetest.Read(t, filepath.Join(corpus.Dir(), "cases/extract-ini-value/expected.out")); v.Kind != tree.String || v.Str != string(want) {
 		t.Fatalf("got %#v, want %q", v, want)
 	}

@@ -53,7 +53,7 @@ func addSection(f *ini.File, it tree.Item) error {
 	if it.Value.Kind != tree.Map {
 		return fmt.Errorf("error encoding section %q: Section values should always be TreeBranches", name)
 	}
-	items := it.Value.Items
+	items := it.Value.Items()
 	if len(items) > 0 && items[0].IsComment() {
 		sec.Comment = writableComment(items[0].Key.Str)
 		items = items[1:]

@@ -3,7 +3,6 @@ package ini
 import (
 	"errors"
 	"math"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +55,7 @@ func TestLoadPlain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(docs) != 1 || !reflect.DeepEqual(docs[0], tc.want) {
+			if len(docs) != 1 || !tree.ItemsEqual(docs[0], tc.want) {
 				t.Fatalf("got  %#v\nwant %#v", docs[0], tc.want)
 			}
 		})
@@ -189,7 +188,7 @@ func TestEmptyCommentLineRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	again, err := Store{}.LoadPlain(out)
-	if err != nil || !reflect.DeepEqual(again, docs) {
+	if err != nil || !tree.DocumentsEqual(again, docs) {
 		t.Fatalf("got %#v, %v\nwant %#v", again, err, docs)
 	}
 }
@@ -246,14 +245,14 @@ func TestLoadEncrypted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (tree.Document{section("DEFAULT", str("k", "ENC[x]"))}); !reflect.DeepEqual(docs, []tree.Document{want}) {
+	if want := (tree.Document{section("DEFAULT", str("k", "ENC[x]"))}); !tree.DocumentsEqual(docs, []tree.Document{want}) {
 		t.Errorf("docs %#v", docs)
 	}
 	wantMeta := []tree.Item{
 		tree.KeyItem("age", tree.ListV([]tree.Value{tree.MapV([]tree.Item{str("enc", "a\nb\n")})})),
 		str("version", "3.13.2"),
 	}
-	if !reflect.DeepEqual(meta, wantMeta) {
+	if !tree.ItemsEqual(meta, wantMeta) {
 		t.Errorf("meta %#v", meta)
 	}
 }
@@ -278,10 +277,10 @@ func TestLoadEncryptedMultiline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(docs1, docs2) || !reflect.DeepEqual(meta1, meta2) {
+	if !tree.DocumentsEqual(docs1, docs2) || !tree.ItemsEqual(meta1, meta2) {
 		t.Fatalf("legacy %#v\ncurrent %#v", meta1, meta2)
 	}
-	age := meta1[0].Value.Elems[0].Items[0].Value.Str
+	age := meta1[0].Value.Elems()[0].Items()[0].Value.Str
 	if age != "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n" {
 		t.Errorf("age enc %q", age)
 	}

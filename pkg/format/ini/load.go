@@ -85,7 +85,7 @@ func (s Store) LoadEncrypted(data []byte) ([]tree.Document, []tree.Item, error) 
 			return nil, nil, errors.New("found more than one [sops] section")
 		}
 		found = true
-		flat = it.Value.Items
+		flat = it.Value.Items()
 	}
 	if !found {
 		return nil, nil, format.ErrNoMetadata

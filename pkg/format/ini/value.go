@@ -62,14 +62,14 @@ func goValue(v tree.Value) any {
 	case tree.Comment:
 		return goComment{Value: v.Str, Inline: v.Inline}
 	case tree.Map:
-		items := make([]goItem, len(v.Items))
-		for i, it := range v.Items {
+		items := make([]goItem, len(v.Items()))
+		for i, it := range v.Items() {
 			items[i] = goItem{Key: goValue(it.Key), Value: goValue(it.Value)}
 		}
 		return items
 	case tree.List:
-		elems := make([]any, len(v.Elems))
-		for i, e := range v.Elems {
+		elems := make([]any, len(v.Elems()))
+		for i, e := range v.Elems() {
 			elems[i] = goValue(e)
 		}
 		return elems

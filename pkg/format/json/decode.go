@@ -96,7 +96,7 @@ func decodeData(data []byte, shared bool) (tree.Document, error) {
 		return nil, err
 	}
 	// Anything after the closing brace is ignored, as SOPS does.
-	return tree.Document(v.Items), nil
+	return tree.Document(v.Items()), nil
 }
 
 func (d *decoder) skipSpace() {

@@ -92,10 +92,10 @@ func (e encoder) estimateValue(v tree.Value, depth int) int {
 	case tree.String:
 		return len(v.Str) + 2
 	case tree.Map:
-		return e.estimate(v.Items, depth) + depth*len(e.indent) + 4
+		return e.estimate(v.Items(), depth) + depth*len(e.indent) + 4
 	case tree.List:
 		n := depth*len(e.indent) + 4
-		for _, el := range v.Elems {
+		for _, el := range v.Elems() {
 			n += (depth+1)*len(e.indent) + 2 + e.estimateValue(el, depth+1)
 		}
 		return n
@@ -192,9 +192,9 @@ func (e encoder) array(b []byte, elems []tree.Value, key string, depth int) ([]b
 func (e encoder) value(b []byte, v *tree.Value, key string, depth int) ([]byte, error) {
 	switch v.Kind {
 	case tree.Map:
-		return e.object(b, v.Items, nil, depth)
+		return e.object(b, v.Items(), nil, depth)
 	case tree.List:
-		return e.array(b, v.Elems, key, depth)
+		return e.array(b, v.Elems(), key, depth)
 	case tree.String:
 		b = appendString(b, v.Str)
 	case tree.Int:
@@ -254,16 +254,16 @@ func (e encoder) check(items []tree.Item, depth int) error {
 func (e encoder) checkValue(v *tree.Value, key string, depth int) error {
 	switch v.Kind {
 	case tree.Map:
-		return e.check(v.Items, depth)
+		return e.check(v.Items(), depth)
 	case tree.List:
 		if depth >= maxDepth {
 			return errDepth
 		}
-		for i := range v.Elems {
-			if v.Elems[i].Kind == tree.Comment {
+		for i := range v.Elems() {
+			if v.Elems()[i].Kind == tree.Comment {
 				continue
 			}
-			if err := e.checkValue(&v.Elems[i], key, depth+1); err != nil {
+			if err := e.checkValue(&v.Elems()[i], key, depth+1); err != nil {
 				return err
 			}
 		}

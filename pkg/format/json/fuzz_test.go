@@ -152,21 +152,21 @@ func sameAfterEmit(a, b tree.Value) bool {
 	}
 	switch a.Kind {
 	case tree.Map:
-		if len(a.Items) != len(b.Items) {
+		if len(a.Items()) != len(b.Items()) {
 			return false
 		}
-		for i := range a.Items {
-			if !equalValue(a.Items[i].Key, b.Items[i].Key) || !sameAfterEmit(a.Items[i].Value, b.Items[i].Value) {
+		for i := range a.Items() {
+			if !equalValue(a.Items()[i].Key, b.Items()[i].Key) || !sameAfterEmit(a.Items()[i].Value, b.Items()[i].Value) {
 				return false
 			}
 		}
 		return true
 	case tree.List:
-		if len(a.Elems) != len(b.Elems) {
+		if len(a.Elems()) != len(b.Elems()) {
 			return false
 		}
-		for i := range a.Elems {
-			if !sameAfterEmit(a.Elems[i], b.Elems[i]) {
+		for i := range a.Elems() {
+			if !sameAfterEmit(a.Elems()[i], b.Elems()[i]) {
 				return false
 			}
 		}

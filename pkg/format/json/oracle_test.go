@@ -39,7 +39,7 @@ func oracleLoad(data []byte) (tree.Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tree.Document(v.Items), nil
+	return tree.Document(v.Items()), nil
 }
 
 func oracleToken(dec *stdjson.Decoder) (stdjson.Token, error) {
@@ -140,7 +140,7 @@ func oracleCompact(w *bytes.Buffer, v tree.Value) error {
 	case tree.Map:
 		w.WriteByte('{')
 		n := 0
-		for _, it := range v.Items {
+		for _, it := range v.Items() {
 			if it.IsComment() {
 				continue
 			}
@@ -163,7 +163,7 @@ func oracleCompact(w *bytes.Buffer, v tree.Value) error {
 	case tree.List:
 		w.WriteByte('[')
 		n := 0
-		for _, e := range v.Elems {
+		for _, e := range v.Elems() {
 			if e.Kind == tree.Comment {
 				continue
 			}
@@ -222,13 +222,13 @@ func equalValue(a, b tree.Value) bool {
 	case tree.Time:
 		return a.Time().Equal(b.Time())
 	case tree.Map:
-		return equalItems(a.Items, b.Items)
+		return equalItems(a.Items(), b.Items())
 	case tree.List:
-		if len(a.Elems) != len(b.Elems) {
+		if len(a.Elems()) != len(b.Elems()) {
 			return false
 		}
-		for i := range a.Elems {
-			if !equalValue(a.Elems[i], b.Elems[i]) {
+		for i := range a.Elems() {
+			if !equalValue(a.Elems()[i], b.Elems()[i]) {
 				return false
 			}
 		}

@@ -123,7 +123,7 @@ func (s *Store) EmitEncrypted(docs []tree.Document, meta []tree.Item) ([]byte, e
 // instead, without asking the store.
 func (s *Store) EmitValue(v tree.Value) ([]byte, error) {
 	if v.Kind == tree.Map {
-		return s.emitDocument(v.Items, nil)
+		return s.emitDocument(v.Items(), nil)
 	}
 	e, err := s.encoder()
 	if err != nil {

@@ -144,7 +144,7 @@ func (e *emitter) section(items []tree.Item, hp string, kind sectionKind, pend [
 		php := join(hp, key)
 		e.push(key)
 		if it.Value.Kind == tree.Map {
-			if err := e.section(it.Value.Items, php, tableSection, comments, reorder); err != nil {
+			if err := e.section(it.Value.Items(), php, tableSection, comments, reorder); err != nil {
 				return err
 			}
 			e.pop()
@@ -154,13 +154,13 @@ func (e *emitter) section(items []tree.Item, hp string, kind sectionKind, pend [
 		// An array of tables; sectionable made sure no comment precedes it.
 		var ec []tree.Item
 		n := 0
-		for _, el := range it.Value.Elems {
+		for _, el := range it.Value.Elems() {
 			if el.Kind == tree.Comment {
 				ec = append(ec, tree.Item{Key: el})
 				continue
 			}
 			e.pushIndex(n)
-			if err := e.section(el.Items, php, arraySection, ec, reorder); err != nil {
+			if err := e.section(el.Items(), php, arraySection, ec, reorder); err != nil {
 				return err
 			}
 			e.pop()
@@ -209,7 +209,7 @@ func sectionable(items []tree.Item, i int) bool {
 	case tree.Map:
 		return true
 	case tree.List:
-		return isTableArray(v.Elems) && (i == 0 || !items[i-1].IsComment())
+		return isTableArray(v.Elems()) && (i == 0 || !items[i-1].IsComment())
 	}
 	return false
 }
@@ -325,12 +325,12 @@ func (e *emitter) keyValue(it tree.Item, prefix, suffix string, dottedOK bool) e
 	key := quoteKey(it.Key.Str)
 	e.push(key)
 	v := it.Value
-	if v.Kind == tree.Map && len(v.Items) > 0 && dottedOK && hasMapComments(v.Items) && dottedFits(v.Items) {
-		if err := e.checkKeys(v.Items); err != nil {
+	if v.Kind == tree.Map && len(v.Items()) > 0 && dottedOK && hasMapComments(v.Items()) && dottedFits(v.Items()) {
+		if err := e.checkKeys(v.Items()); err != nil {
 			return err
 		}
 		var comments []tree.Item
-		for _, sub := range v.Items {
+		for _, sub := range v.Items() {
 			if sub.IsComment() {
 				comments = append(comments, sub)
 				continue
@@ -363,7 +363,7 @@ func (e *emitter) keyValue(it tree.Item, prefix, suffix string, dottedOK bool) e
 // comments (arrays excluded: they can hold comments in any TOML).
 func hasMapComments(items []tree.Item) bool {
 	for _, it := range items {
-		if it.IsComment() || (it.Value.Kind == tree.Map && hasMapComments(it.Value.Items)) {
+		if it.IsComment() || (it.Value.Kind == tree.Map && hasMapComments(it.Value.Items())) {
 			return true
 		}
 	}
@@ -378,8 +378,8 @@ func dottedFits(items []tree.Item) bool {
 		return false
 	}
 	for i, it := range items {
-		if it.Value.Kind == tree.Map && len(it.Value.Items) > 0 {
-			if i > 0 && items[i-1].IsComment() || !dottedFits(it.Value.Items) {
+		if it.Value.Kind == tree.Map && len(it.Value.Items()) > 0 {
+			if i > 0 && items[i-1].IsComment() || !dottedFits(it.Value.Items()) {
 				return false
 			}
 		}
@@ -416,9 +416,9 @@ func (e *emitter) value(v tree.Value, indent string) error {
 		}
 		e.b = b
 	case tree.List:
-		return e.array(v.Elems, indent)
+		return e.array(v.Elems(), indent)
 	case tree.Map:
-		return e.inlineTable(v.Items, indent)
+		return e.inlineTable(v.Items(), indent)
 	case tree.Null:
 		return e.fail("TOML has no null value")
 	default:

@@ -185,18 +185,18 @@ func timesToUTC(w, g tree.Value) tree.Value {
 		}
 	case tree.Map:
 		if g.Kind == tree.Map {
-			w.Items = encryptedTimesToUTC(w.Items, g.Items)
+			w.SetItems(encryptedTimesToUTC(w.Items(), g.Items()))
 		}
 	case tree.List:
 		if g.Kind == tree.List {
-			elems := make([]tree.Value, len(w.Elems))
-			for i, el := range w.Elems {
-				if i < len(g.Elems) {
-					el = timesToUTC(el, g.Elems[i])
+			elems := make([]tree.Value, len(w.Elems()))
+			for i, el := range w.Elems() {
+				if i < len(g.Elems()) {
+					el = timesToUTC(el, g.Elems()[i])
 				}
 				elems[i] = el
 			}
-			w.Elems = elems
+			w.SetElems(elems)
 		}
 	}
 	return w
@@ -244,7 +244,7 @@ func TestEditedTreeEncrypts(t *testing.T) {
 	doc = append(doc, kv("added", num(1)), cm(" added comment"))
 	for i := range doc {
 		if doc[i].Key.Str == "api_clients" {
-			doc[i].Value.Elems[0].Items = append(doc[i].Value.Elems[0].Items, kv("rate_limit", mp(kv("per_minute", num(5)))), kv("after", tree.BoolV(true)))
+			doc[i].Value.Elems()[0].SetItems(append(doc[i].Value.Elems()[0].Items(), kv("rate_limit", mp(kv("per_minute", num(5)))), kv("after", tree.BoolV(true))))
 		}
 	}
 	want := doc.Clone()

@@ -141,10 +141,10 @@ func fakeEncrypt(items []tree.Item, path, suffix string) []tree.Item {
 func fakeEncryptValue(v tree.Value, path, suffix string) tree.Value {
 	switch v.Kind {
 	case tree.Map:
-		return tree.MapV(fakeEncrypt(v.Items, path, suffix))
+		return tree.MapV(fakeEncrypt(v.Items(), path, suffix))
 	case tree.List:
-		elems := make([]tree.Value, len(v.Elems))
-		for i, el := range v.Elems {
+		elems := make([]tree.Value, len(v.Elems()))
+		for i, el := range v.Elems() {
 			if el.Kind == tree.Comment {
 				elems[i] = tree.CommentV(fakeENC(path, el), el.Inline)
 			} else {

@@ -47,13 +47,13 @@ func sameValue(a, b tree.Value) bool {
 	case tree.Time:
 		return sameTime(a.Time(), b.Time())
 	case tree.Map:
-		return sameItems(a.Items, b.Items)
+		return sameItems(a.Items(), b.Items())
 	case tree.List:
-		if len(a.Elems) != len(b.Elems) {
+		if len(a.Elems()) != len(b.Elems()) {
 			return false
 		}
-		for i := range a.Elems {
-			if !sameValue(a.Elems[i], b.Elems[i]) {
+		for i := range a.Elems() {
+			if !sameValue(a.Elems()[i], b.Elems()[i]) {
 				return false
 			}
 		}
@@ -108,11 +108,11 @@ func dumpValue(b *strings.Builder, v tree.Value, indent string) {
 	switch v.Kind {
 	case tree.Map:
 		b.WriteString("{\n")
-		dumpItems(b, v.Items, indent+"  ")
+		dumpItems(b, v.Items(), indent+"  ")
 		b.WriteString(indent + "}\n")
 	case tree.List:
 		b.WriteString("[\n")
-		for _, el := range v.Elems {
+		for _, el := range v.Elems() {
 			b.WriteString(indent + "  ")
 			dumpValue(b, el, indent+"  ")
 		}
@@ -190,13 +190,13 @@ func forgetInlineValue(v tree.Value) tree.Value {
 	case tree.Comment:
 		v.Inline = false
 	case tree.Map:
-		v.Items = forgetInline(v.Items)
+		v.SetItems(forgetInline(v.Items()))
 	case tree.List:
-		elems := make([]tree.Value, len(v.Elems))
-		for i, el := range v.Elems {
+		elems := make([]tree.Value, len(v.Elems()))
+		for i, el := range v.Elems() {
 			elems[i] = forgetInlineValue(el)
 		}
-		v.Elems = elems
+		v.SetElems(elems)
 	}
 	return v
 }

@@ -74,7 +74,7 @@ func (g *gen) items(depth int) []tree.Item {
 		group := g.comments(nil, true)
 		v := g.value(depth + 1)
 		group = append(group, kv(keyPool[perm[i]], v))
-		if canonical && (v.Kind == tree.Map || v.Kind == tree.List && isTableArray(v.Elems)) {
+		if canonical && (v.Kind == tree.Map || v.Kind == tree.List && isTableArray(v.Elems())) {
 			tables = append(tables, group)
 		} else {
 			values = append(values, group)

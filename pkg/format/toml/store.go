@@ -235,7 +235,7 @@ func (s Store) EmitEncrypted(docs []tree.Document, meta []tree.Item) ([]byte, er
 // is an error.
 func (s Store) EmitValue(v tree.Value) ([]byte, error) {
 	if v.Kind == tree.Map {
-		return s.EmitPlain([]tree.Document{v.Items})
+		return s.EmitPlain([]tree.Document{v.Items()})
 	}
 	var e emitter
 	if err := e.value(v, ""); err != nil {
@@ -267,15 +267,15 @@ func sortMetadata(items []tree.Item) []tree.Item {
 func sortMetadataValue(v tree.Value) tree.Value {
 	switch v.Kind {
 	case tree.Map:
-		v.Items = sortMetadata(v.Items)
+		v.SetItems(sortMetadata(v.Items()))
 	case tree.List:
-		out := v.Elems[:0]
-		for _, el := range v.Elems {
+		out := v.Elems()[:0]
+		for _, el := range v.Elems() {
 			if el.Kind != tree.Comment {
 				out = append(out, sortMetadataValue(el))
 			}
 		}
-		v.Elems = out
+		v.SetElems(out)
 	}
 	return v
 }

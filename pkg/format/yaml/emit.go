@@ -216,11 +216,11 @@ func valueNode(v tree.Value) *yaml.Node {
 	switch v.Kind {
 	case tree.Map:
 		n := &yaml.Node{Kind: yaml.MappingNode}
-		fillMapping(n, v.Items)
+		fillMapping(n, v.Items())
 		return n
 	case tree.List:
 		n := &yaml.Node{Kind: yaml.SequenceNode}
-		fillSequence(n, v.Elems)
+		fillSequence(n, v.Elems())
 		return n
 	}
 	return scalarNode(v)

@@ -191,14 +191,14 @@ func (e *fastEmitter) increase(inSeq bool) int {
 // all its comments, the inline ones last.
 func emptyHead(v tree.Value) string {
 	var head, inline []string
-	for _, it := range v.Items {
+	for _, it := range v.Items() {
 		if it.Key.Inline {
 			inline = append(inline, it.Key.Str)
 		} else {
 			head = append(head, it.Key.Str)
 		}
 	}
-	for _, el := range v.Elems {
+	for _, el := range v.Elems() {
 		if el.Inline {
 			inline = append(inline, el.Str)
 		} else {
@@ -221,7 +221,7 @@ func collectionHead(v tree.Value) (string, bool) {
 func leadingComments(v tree.Value) (string, bool) {
 	var head []string
 	if v.Kind == tree.Map {
-		for _, it := range v.Items {
+		for _, it := range v.Items() {
 			if !it.IsComment() {
 				return joinOrEmpty(head), true
 			}
@@ -230,7 +230,7 @@ func leadingComments(v tree.Value) (string, bool) {
 			}
 		}
 	} else {
-		for _, el := range v.Elems {
+		for _, el := range v.Elems() {
 			if el.Kind != tree.Comment {
 				return joinOrEmpty(head), true
 			}
@@ -447,9 +447,9 @@ func (e *fastEmitter) collection(v tree.Value, head string, entries, inSeq bool)
 	e.processLine(false)
 	e.processFoot()
 	if v.Kind == tree.Map {
-		return e.mapping(v.Items, inSeq)
+		return e.mapping(v.Items(), inSeq)
 	}
-	return e.sequence(v.Elems, inSeq)
+	return e.sequence(v.Elems(), inSeq)
 }
 
 // The comment level.

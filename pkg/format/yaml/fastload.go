@@ -68,10 +68,10 @@ func cloneItemStrings(items []tree.Item) {
 func cloneValueStrings(v *tree.Value) {
 	switch v.Kind {
 	case tree.Map:
-		cloneItemStrings(v.Items)
+		cloneItemStrings(v.Items())
 	case tree.List:
-		for i := range v.Elems {
-			cloneValueStrings(&v.Elems[i])
+		for i := range v.Elems() {
+			cloneValueStrings(&v.Elems()[i])
 		}
 	default:
 		v.Str = strings.Clone(v.Str)
@@ -287,7 +287,7 @@ func (p *fastParser) document(from, to int) (tree.Document, bool) {
 		// take.
 		return nil, false
 	}
-	return tree.Document(v.Items), true
+	return tree.Document(v.Items()), true
 }
 
 // nextContent moves past blank and comment lines, noting the comments as

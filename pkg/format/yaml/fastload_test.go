@@ -86,10 +86,10 @@ func dumpItems(b *strings.Builder, items []tree.Item) {
 func dumpValue(b *strings.Builder, v tree.Value) {
 	switch v.Kind {
 	case tree.Map:
-		dumpItems(b, v.Items)
+		dumpItems(b, v.Items())
 	case tree.List:
 		b.WriteString("[")
-		for _, e := range v.Elems {
+		for _, e := range v.Elems() {
 			dumpValue(b, e)
 			b.WriteString(", ")
 		}

@@ -287,7 +287,7 @@ func compareWritten(d, want tree.Document, meta []tree.Item) (found int, metaEqu
 	for _, it := range d {
 		if isMetadataKey(it.Key) {
 			found++
-			if it.Value.Kind != tree.Map || !equalItems(it.Value.Items, meta, false) {
+			if it.Value.Kind != tree.Map || !equalItems(it.Value.Items(), meta, false) {
 				return found, false, false
 			}
 			continue
@@ -700,19 +700,19 @@ func (p *plan) value(n *yaml.Node, loaded, want tree.Value) error {
 		if loaded.Kind != tree.Map || want.Kind != tree.Map {
 			return refuse("line %d: a mapping is no longer one", n.Line)
 		}
-		_, err := p.mapping(n, loaded.Items, want.Items, false)
+		_, err := p.mapping(n, loaded.Items(), want.Items(), false)
 		return err
 	case yaml.SequenceNode:
 		if loaded.Kind != tree.List || want.Kind != tree.List {
 			return refuse("line %d: a sequence is no longer one", n.Line)
 		}
 		var lv, wv []tree.Value
-		for _, e := range loaded.Elems {
+		for _, e := range loaded.Elems() {
 			if e.Kind != tree.Comment {
 				lv = append(lv, e)
 			}
 		}
-		for _, e := range want.Elems {
+		for _, e := range want.Elems() {
 			if e.Kind != tree.Comment {
 				wv = append(wv, e)
 			}
@@ -1072,9 +1072,9 @@ func appendComments(out []string, items []tree.Item, skipMeta bool) []string {
 func appendValueComments(out []string, v tree.Value) []string {
 	switch v.Kind {
 	case tree.Map:
-		return appendComments(out, v.Items, false)
+		return appendComments(out, v.Items(), false)
 	case tree.List:
-		for _, e := range v.Elems {
+		for _, e := range v.Elems() {
 			if e.Kind == tree.Comment {
 				out = append(out, e.Str)
 			} else {
@@ -1207,13 +1207,13 @@ func equalValue(a, b tree.Value, ignoreInline bool) bool {
 	case tree.Time:
 		return a.Time().Equal(b.Time()) && string(a.AppendCanonical(nil)) == string(b.AppendCanonical(nil))
 	case tree.Map:
-		return equalItems(a.Items, b.Items, ignoreInline)
+		return equalItems(a.Items(), b.Items(), ignoreInline)
 	case tree.List:
-		if len(a.Elems) != len(b.Elems) {
+		if len(a.Elems()) != len(b.Elems()) {
 			return false
 		}
-		for i := range a.Elems {
-			if !equalValue(a.Elems[i], b.Elems[i], ignoreInline) {
+		for i := range a.Elems() {
+			if !equalValue(a.Elems()[i], b.Elems()[i], ignoreInline) {
 				return false
 			}
 		}

@@ -67,10 +67,10 @@ func encItems(items []tree.Item, path string) []tree.Item {
 func encValue(v tree.Value, path string) tree.Value {
 	switch v.Kind {
 	case tree.Map:
-		return tree.MapV(encItems(v.Items, path))
+		return tree.MapV(encItems(v.Items(), path))
 	case tree.List:
-		elems := make([]tree.Value, len(v.Elems))
-		for i, e := range v.Elems {
+		elems := make([]tree.Value, len(v.Elems()))
+		for i, e := range v.Elems() {
 			if e.Kind == tree.Comment {
 				elems[i] = tree.CommentV(fakeENC(path, e.Str, "comment"), e.Inline)
 			} else {
@@ -129,10 +129,10 @@ func (d *decrypter) comment(c tree.Value) tree.Value {
 func (d *decrypter) value(v tree.Value) tree.Value {
 	switch v.Kind {
 	case tree.Map:
-		return tree.MapV(d.items(v.Items))
+		return tree.MapV(d.items(v.Items()))
 	case tree.List:
-		elems := make([]tree.Value, len(v.Elems))
-		for i, e := range v.Elems {
+		elems := make([]tree.Value, len(v.Elems()))
+		for i, e := range v.Elems() {
 			if e.Kind == tree.Comment {
 				elems[i] = d.comment(e)
 			} else {
@@ -571,9 +571,9 @@ func hasUint(docs []tree.Document) bool {
 		case tree.Uint:
 			return true
 		case tree.Map:
-			return items(v.Items)
+			return items(v.Items())
 		case tree.List:
-			return slices.ContainsFunc(v.Elems, value)
+			return slices.ContainsFunc(v.Elems(), value)
 		}
 		return false
 	}
@@ -789,12 +789,12 @@ func TestPreserveChangeOneValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc, _ := tree.Get(docs[0], "service")
-	db, _ := tree.Get(svc.Items, "database")
-	old, _ := tree.Get(db.Items, "host")
+	db, _ := tree.Get(svc.Items(), "database")
+	old, _ := tree.Get(db.Items(), "host")
 	repl := fakeENC("service:database:host:", "db2.internal", "str")
-	for i, it := range db.Items {
+	for i, it := range db.Items() {
 		if it.Key.Str == "host" {
-			db.Items[i].Value = tree.Str(repl)
+			db.Items()[i].Value = tree.Str(repl)
 		}
 	}
 	out, ok := EmitEncryptedPreserving(text, docs, meta)

@@ -103,9 +103,9 @@ func dropComment(items *tree.Document) bool {
 			return true
 		}
 		if it.Value.Kind == tree.Map {
-			sub := tree.Document(it.Value.Items)
+			sub := tree.Document(it.Value.Items())
 			if dropComment(&sub) {
-				(*items)[i].Value.Items = sub
+				(*items)[i].Value.SetItems(sub)
 				return true
 			}
 		}

@@ -48,9 +48,9 @@ func stripInline(items []tree.Item) {
 
 func stripValue(v *tree.Value) {
 	v.Inline = false
-	stripInline(v.Items)
-	for i := range v.Elems {
-		stripValue(&v.Elems[i])
+	stripInline(v.Items())
+	for i := range v.Elems() {
+		stripValue(&v.Elems()[i])
 	}
 }
 
@@ -198,9 +198,9 @@ func hasNonStringKey(docs []tree.Document) bool {
 	value = func(v tree.Value) bool {
 		switch v.Kind {
 		case tree.Map:
-			return walk(v.Items)
+			return walk(v.Items())
 		case tree.List:
-			for _, e := range v.Elems {
+			for _, e := range v.Elems() {
 				if value(e) {
 					return true
 				}
