@@ -83,6 +83,7 @@ func (s Store) encoderEmit(docs []tree.Document, meta []tree.Item, indent int) (
 		}
 		root := &yaml.Node{Kind: yaml.MappingNode}
 		fillMapping(root, items)
+		quoteMisplacedLiterals(root, -1, indent, false)
 		if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
 			return nil, fmt.Errorf("writing YAML: %w", cleanErr(err))
 		}
@@ -97,7 +98,9 @@ func (s Store) encoderEmit(docs []tree.Document, meta []tree.Item, indent int) (
 // default indent of 4 whatever the store's indent: that is what sops
 // prints for --extract of a list or a non-string scalar.
 func (s Store) EmitValue(v tree.Value) (out []byte, err error) {
-	return yaml.Marshal(valueNode(v))
+	n := valueNode(v)
+	quoteMisplacedLiterals(n, -1, 4, false)
+	return yaml.Marshal(n)
 }
 
 // The comment placement below mirrors SOPS: comments before the first
@@ -370,4 +373,40 @@ func plainIsString(s string) bool {
 		}
 	}
 	return true
+}
+
+// quoteMisplacedLiterals makes double-quoted every literal block below n
+// whose indentation indicator the encoder would write wrong
+// (misplacedIndicator), walking the blocks as the encoder indents them: n
+// is a child of a block at column parent, an item of a sequence if inSeq.
+// The fast emitter leaves documents holding such blocks to the encoder,
+// so this is the one place where kura's text differs from sops's for them,
+// and only for them (docs/compatibility.md).
+func quoteMisplacedLiterals(n *yaml.Node, parent, best int, inSeq bool) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			quoteMisplacedLiterals(c, -1, best, false)
+		}
+	case yaml.ScalarNode:
+		if n.Style&yaml.LiteralStyle != 0 && n.Value != "" && (n.Value[0] == ' ' || n.Value[0] == '\n') && misplacedIndicator(parent, best, inSeq) {
+			n.Style = yaml.DoubleQuotedStyle
+		}
+	case yaml.MappingNode:
+		if n.Style&yaml.FlowStyle != 0 {
+			return
+		}
+		col := increaseIndent(parent, best, inSeq)
+		for i := 1; i < len(n.Content); i += 2 {
+			quoteMisplacedLiterals(n.Content[i], col, best, false)
+		}
+	case yaml.SequenceNode:
+		if n.Style&yaml.FlowStyle != 0 {
+			return
+		}
+		col := increaseIndent(parent, best, inSeq)
+		for _, c := range n.Content {
+			quoteMisplacedLiterals(c, col, best, true)
+		}
+	}
 }

@@ -177,14 +177,30 @@ func (e *fastEmitter) document(items []tree.Item, first bool) bool {
 // increase is the indentation of a block collection or scalar below the
 // current one: two more inside a sequence item (past the "- "), else the
 // next multiple of the width.
-func (e *fastEmitter) increase(inSeq bool) int {
+func (e *fastEmitter) increase(inSeq bool) int { return increaseIndent(e.indent, e.best, inSeq) }
+
+// increaseIndent is the encoder's indentation of a block below one at
+// column indent (-1 for a document's root), with the indent width best.
+func increaseIndent(indent, best int, inSeq bool) int {
 	switch {
-	case e.indent < 0:
+	case indent < 0:
 		return 0
 	case inSeq:
-		return e.indent + 2
+		return indent + 2
 	}
-	return e.best * ((e.indent + e.best) / e.best)
+	return best * ((indent + best) / best)
+}
+
+// misplacedIndicator reports whether yaml.v3's encoder, and so sops,
+// writes a wrong indentation indicator for a literal block that is an
+// item of a sequence (inSeq) or a value of a mapping, in a block at
+// column parent: it writes the indent width, where the spec wants the
+// block's indentation relative to its parent's. The two differ for an
+// item of a sequence (indented by the two columns of "- ") and for a
+// value of a mapping that is one, unless the width is 2; sops then cannot
+// read the text it wrote ("did not find expected '-' indicator").
+func misplacedIndicator(parent, best int, inSeq bool) bool {
+	return parent >= 0 && increaseIndent(parent, best, inSeq)-parent != best
 }
 
 // emptyHead returns the head comment of a map or list without entries:

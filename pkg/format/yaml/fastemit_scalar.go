@@ -115,8 +115,12 @@ func (e *fastEmitter) str(s string, inSeq bool) bool {
 		e.quoted(s, style)
 		return true
 	}
+	indicated := s[0] == ' ' || s[0] == '\n'
+	if indicated && misplacedIndicator(e.indent, e.best, inSeq) {
+		return false // encoderEmit writes it double-quoted
+	}
 	e.writeIndicator("|", true, false, false)
-	if s[0] == ' ' || s[0] == '\n' {
+	if indicated {
 		e.writeIndicator(strconv.Itoa(e.best), false, false, false)
 	}
 	switch n := len(s); {
