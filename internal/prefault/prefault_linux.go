@@ -3,6 +3,7 @@ package prefault
 import (
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -13,10 +14,13 @@ import (
 // unknown, so that later calls cost nothing.
 var unsupported atomic.Bool
 
-// noHugePages is set when huge pages must not be asked for: GODEBUG has
-// disablethp=1 (the runtime's own switch, which kura honours too), or the
-// kernel refused MADV_HUGEPAGE.
+// noHugePages is set when the kernel refused MADV_HUGEPAGE, or by tests.
 var noHugePages atomic.Bool
+
+// thpDisabled reports whether GODEBUG has disablethp=1, the runtime's own
+// switch, which kura honours too. It is read on the first large
+// allocation, not at start-up, which small files never reach.
+var thpDisabled = sync.OnceValue(func() bool { return disablesTHP(os.Getenv("GODEBUG")) })
 
 var pageSize = uintptr(os.Getpagesize())
 
@@ -25,10 +29,6 @@ var pageSize = uintptr(os.Getpagesize())
 // 32-bit ones. Every heap object lies in one, and the runtime maps the
 // arena's memory as the heap grows.
 const heapArenaBytes = 4 << 20 << (unsafe.Sizeof(uintptr(0)) / 8 * 4)
-
-func init() {
-	noHugePages.Store(disablesTHP(os.Getenv("GODEBUG")))
-}
 
 // disablesTHP reports whether a GODEBUG value turns transparent huge pages
 // off for the heap: its last disablethp setting is not 0.
@@ -74,7 +74,7 @@ func populate(p unsafe.Pointer, n uintptr) {
 // the heap grows, so that is where the advice is renewed: the runtime maps
 // each growth as a new mapping, without the advice.
 func adviseHugePages(start, end uintptr) {
-	if noHugePages.Load() {
+	if noHugePages.Load() || thpDisabled() {
 		return
 	}
 	lo := start &^ (heapArenaBytes - 1)

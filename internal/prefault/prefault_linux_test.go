@@ -84,7 +84,7 @@ func TestAdvisesHugePages(t *testing.T) {
 	if mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || strings.Contains(string(mode), "[never]") {
 		t.Skip("this kernel has no transparent huge pages")
 	}
-	if noHugePages.Load() {
+	if thpDisabled() {
 		t.Skip("GODEBUG has disablethp=1")
 	}
 	b := make([]byte, 8<<20)
