@@ -72,13 +72,17 @@ func FuzzLoadEncrypted(f *testing.F) {
 	})
 }
 
-// opensUnclosedQuote reports whether a line of data has a value starting
-// with a quote that the line does not close.
+// opensUnclosedQuote reports whether a line of data has a value that
+// opens a quote no line closes, as the loader reads it (continued).
 func opensUnclosedQuote(data []byte) bool {
-	for _, line := range strings.Split(string(data), "\n") {
-		_, value, ok := strings.Cut(line, "=")
-		if ok && value != "" && (value[0] == '"' || value[0] == '\'') && !closes(value[1:], value[0]) {
-			return true
+	s := string(data)
+	for s != "" {
+		line, rest, _ := strings.Cut(s, "\n")
+		s = rest
+		if _, value, ok := strings.Cut(line, "="); ok && opensQuote(value) {
+			if _, _, _, closed := continued(value, rest); !closed {
+				return true
+			}
 		}
 	}
 	return false

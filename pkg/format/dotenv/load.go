@@ -113,7 +113,7 @@ func loadEncrypted(data []byte, shared bool) ([]tree.Document, []tree.Item, erro
 // that never closes is not a multi-line value: ok is false and the line
 // stands on its own, as sops reads it.
 func continued(value, rest string) (string, string, int, bool) {
-	if len(value) == 0 || (value[0] != '"' && value[0] != '\'') || closes(value[1:], value[0]) {
+	if !opensQuote(value) {
 		return "", "", 0, false
 	}
 	q := value[0]
@@ -131,6 +131,12 @@ func continued(value, rest string) (string, string, int, bool) {
 		}
 	}
 	return "", "", 0, false
+}
+
+// opensQuote reports whether a value starts with a quote that its own
+// line does not close.
+func opensQuote(value string) bool {
+	return len(value) > 0 && (value[0] == '"' || value[0] == '\'') && !closes(value[1:], value[0])
 }
 
 // closes reports whether s holds the quote q that ends a quoted value: in
