@@ -34,7 +34,7 @@ func (Store) EmitPlainTo(w io.Writer, docs []tree.Document) error {
 			return err
 		}
 	}
-	out := prefault.Make[byte](0, min(emitSize(items), chunkSize)+4096)
+	out := prefault.Make[byte](0, tree.TextSizeUpTo(items, chunkSize)+4096)
 	for _, it := range items {
 		out = appendItem(out, it)
 		if len(out) >= chunkSize {

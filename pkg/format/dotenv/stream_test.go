@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -67,5 +68,23 @@ func TestEmitPlainToNothingOnError(t *testing.T) {
 	broken := errors.New("disk full")
 	if err := (Store{}).EmitPlainTo(storetest.FailingWriter{Err: broken}, []tree.Document{doc[:20000]}); !errors.Is(err, broken) {
 		t.Errorf("got %v, want %v", err, broken)
+	}
+}
+
+// TestEmitPlainToSmallBuffer: a small file's text is written from a
+// buffer of about its size, not of a chunk (see the YAML store's test of
+// the same name).
+func TestEmitPlainToSmallBuffer(t *testing.T) {
+	var doc tree.Document
+	for i := range 10 {
+		doc = append(doc, tree.KeyItem(fmt.Sprintf("KEY_%d", i), tree.Str("value")))
+	}
+	got := storetest.AllocatedBytes(20, func() {
+		if err := (Store{}).EmitPlainTo(io.Discard, []tree.Document{doc}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got >= chunkSize/2 {
+		t.Errorf("writing 10 values allocated %d bytes, want less than %d", got, chunkSize/2)
 	}
 }

@@ -170,7 +170,7 @@ var _ format.StreamEmitter = (*Store)(nil)
 // stream writes items as one top-level object and a newline to w.
 func (e encoder) stream(w io.Writer, items []tree.Item) error {
 	e.sink = &chunkSink{w: w}
-	b, err := e.object(prefault.Make[byte](0, chunkSize+4096), items, nil, 0)
+	b, err := e.object(prefault.Make[byte](0, tree.TextSizeUpTo(items, chunkSize)+4096), items, nil, 0)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package json
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -120,5 +121,20 @@ func TestCheckMatchesObject(t *testing.T) {
 	}
 	if failing < 2*len(bad) {
 		t.Errorf("only %d of the broken trees fail to be written", failing)
+	}
+}
+
+// TestEmitPlainToSmallBuffer: a small file's text is written from a
+// buffer of about its size, not of a chunk (see the YAML store's test of
+// the same name).
+func TestEmitPlainToSmallBuffer(t *testing.T) {
+	docs := []tree.Document{benchdata.Document(10)}
+	got := storetest.AllocatedBytes(20, func() {
+		if err := New(TabIndent).EmitPlainTo(io.Discard, docs); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got >= chunkSize/2 {
+		t.Errorf("writing 10 values allocated %d bytes, want less than %d", got, chunkSize/2)
 	}
 }

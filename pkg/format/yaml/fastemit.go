@@ -26,7 +26,7 @@ import (
 // an empty list of documents. TestFastEmitMatchesEncoder and
 // FuzzFastEmit compare it with the encoder.
 func (s Store) fastEmit(docs []tree.Document, meta []tree.Item, indent int) ([]byte, bool) {
-	e := newFastEmitter(indent, nil)
+	e := newFastEmitter(indent, nil, 0)
 	if !e.documents(docs, meta) {
 		return nil, false
 	}
@@ -38,7 +38,11 @@ func (s Store) fastEmit(docs []tree.Document, meta []tree.Item, indent int) ([]b
 // returns ok=false: callers that cannot take it back run it first with
 // io.Discard, which costs one more pass but no memory.
 func (s Store) fastEmitTo(w io.Writer, docs []tree.Document, meta []tree.Item, indent int) (ok bool, err error) {
-	e := newFastEmitter(indent, w)
+	size := tree.TextSizeUpTo(meta, chunkSize)
+	for _, d := range docs {
+		size += tree.TextSizeUpTo(d, chunkSize-size)
+	}
+	e := newFastEmitter(indent, w, size)
 	if !e.documents(docs, meta) {
 		return false, e.err
 	}
@@ -46,16 +50,14 @@ func (s Store) fastEmitTo(w io.Writer, docs []tree.Document, meta []tree.Item, i
 	return true, e.err
 }
 
-func newFastEmitter(indent int, sink io.Writer) *fastEmitter {
+// newFastEmitter returns an emitter with room for about size bytes of
+// text (a streaming one spills at chunkSize, so it needs no more).
+func newFastEmitter(indent int, sink io.Writer, size int) *fastEmitter {
 	if indent < minIndent || indent > maxIndent {
 		indent = minIndent // what the encoder does with other widths
 	}
 	e := &fastEmitter{best: indent, sink: sink}
-	size := 4096
-	if sink != nil {
-		size = chunkSize + 4096
-	}
-	e.out = prefault.Make[byte](0, size)
+	e.out = prefault.Make[byte](0, min(size, chunkSize)+4096)
 	e.reset()
 	return e
 }
