@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/kura-secrets/kura/internal/arena"
+	"github.com/kura-secrets/kura/internal/ascii8"
 	"github.com/kura-secrets/kura/pkg/tree"
 )
 
@@ -322,9 +323,7 @@ func (d *decoder) string() (string, error) {
 		// closer look: the byte loop below took a twelfth of decrypting
 		// a JSON file, most strings being ENC texts of plain ASCII.
 		for d.pos+8 <= len(d.src) {
-			src := d.src[d.pos : d.pos+8]
-			if !plain8(uint64(src[0]) | uint64(src[1])<<8 | uint64(src[2])<<16 | uint64(src[3])<<24 |
-				uint64(src[4])<<32 | uint64(src[5])<<40 | uint64(src[6])<<48 | uint64(src[7])<<56) {
+			if !plain8(ascii8.Load(d.src, d.pos)) {
 				break
 			}
 			d.pos += 8
@@ -358,15 +357,9 @@ func (d *decoder) string() (string, error) {
 }
 
 // plain8 reports whether none of the eight bytes in w is a quote, a
-// backslash, a control character or part of a multi-byte character (see
-// safe8 in encode.go for how each test works).
+// backslash, a control character or part of a multi-byte character.
 func plain8(w uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	hasZero := func(v uint64) bool { return (v-ones)&^v&highs != 0 }
-	if w&highs != 0 || (w-0x20*ones)&^w&highs != 0 {
-		return false
-	}
-	return !hasZero(w^'"'*ones) && !hasZero(w^'\\'*ones)
+	return !ascii8.HasHigh(w) && !ascii8.HasBelow(w, 0x20) && !ascii8.Has(w, '"') && !ascii8.Has(w, '\\')
 }
 
 // slowString finishes a string that needs rebuilding: escapes are

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/kura-secrets/kura/internal/ascii8"
 	"github.com/kura-secrets/kura/internal/prefault"
 	"github.com/kura-secrets/kura/pkg/tree"
 )
@@ -307,8 +308,7 @@ func appendString(b []byte, s string) []byte {
 		// Eight bytes at a time while none needs escaping: most values
 		// (ENC texts, names, numbers) are plain ASCII, and the byte loop
 		// below took a tenth of encrypting a JSON file.
-		for i+8 <= len(s) && safe8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
-			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+		for i+8 <= len(s) && safe8(ascii8.Load(s, i)) {
 			i += 8
 		}
 		if i == len(s) {
@@ -362,16 +362,10 @@ func appendString(b []byte, s string) []byte {
 
 // safe8 reports whether each of the eight bytes in w is htmlSafe ASCII:
 // none has its high bit set, none is below 0x20, and none is '"', '\\',
-// '<', '>' or '&'. (hasZero is exact about whether a zero byte exists,
-// and below 0x20 is tested only once no byte is 0x80 or more.)
+// '<', '>' or '&'.
 func safe8(w uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	hasZero := func(v uint64) bool { return (v-ones)&^v&highs != 0 }
-	if w&highs != 0 || (w-0x20*ones)&^w&highs != 0 {
-		return false
-	}
-	return !hasZero(w^'"'*ones) && !hasZero(w^'\\'*ones) && !hasZero(w^'<'*ones) &&
-		!hasZero(w^'>'*ones) && !hasZero(w^'&'*ones)
+	return !ascii8.HasHigh(w) && !ascii8.HasBelow(w, 0x20) && !ascii8.Has(w, '"') && !ascii8.Has(w, '\\') &&
+		!ascii8.Has(w, '<') && !ascii8.Has(w, '>') && !ascii8.Has(w, '&')
 }
 
 // htmlSafe reports whether the ASCII byte c is written as it is: every
