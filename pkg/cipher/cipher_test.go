@@ -168,6 +168,13 @@ func FuzzParse(f *testing.F) {
 	f.Add("ENC[AES256_GCM,data:YQ==,iv:Yg==,tag:Yw==,type:]")
 	f.Add("ENC[AES256_GCM,data:YQ==,tag:Yw==,iv:Yg==,type:str]")
 	f.Add("ENC[AES256_GCM,data:YQ==,iv:Y]g==,tag:Yw==,type:str]")
+	// the same past the first eight bytes, where split reads words
+	f.Add("ENC[AES256_GCM,data:YWJjZGVmZ2hpams=,iv:YWJjZGVmZ2hpams=,tag:YWJjZGVmZ2hpams=,type:str]")
+	f.Add("ENC[AES256_GCM,data:YWJjZGVmZ2h,pams=,iv:YWJjZGVmZ2hpams=,tag:YWJjZGVmZ2hpams=,type:str]")
+	f.Add("ENC[AES256_GCM,data:YWJjZGVmZ2hpams=,iv:YWJjZGVm]Z2hpams=,tag:YWJjZGVmZ2hpams=,type:str]")
+	f.Add("ENC[AES256_GCM,data:YWJjZGVmZ2hp\nams=,iv:YWJjZGVmZ2hpams=,tag:YWJjZGVmZ2hpams=,type:str]")
+	f.Add("ENC[AES256_GCM,data:YWJjZGVmZ2hp\rams=,iv:YWJjZGVmZ2hpams=,tag:YWJjZGVmZ2hpams=,type:str]")
+	f.Add("ENC[AES256_GCM,data:YWJjZGVmZ2hp\tams=,iv:YWJjZGVmZ2hpams=,tag:YWJjZGVmZ2hpams=,type:str]")
 	for _, v := range vectorValues {
 		f.Add(v.enc)
 	}

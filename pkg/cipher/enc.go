@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/kura-secrets/kura/internal/ascii8"
 )
 
 // Value types as written in the type field.
@@ -105,9 +107,9 @@ func bytesOf(s string) []byte {
 // split is the fast path of Parse for well-formed values: the only
 // commas are the three of the separators, the value ends with the only "]"
 // and holds no line break, so splitting at the commas gives what the
-// greedy pattern would. It reads each byte once (checking the same with
-// strings.Count and Index, ten passes over the text, took a third of a
-// value's decryption).
+// greedy pattern would. It reads the text once, eight bytes at a time
+// where it can (checking the same with strings.Count and Index, ten passes
+// over the text, took a third of a value's decryption).
 func split(s string) (data, iv, tag, typ string, ok bool) {
 	if len(s) <= len(encPrefix) || s[:len(encPrefix)] != encPrefix || s[len(s)-1] != ']' {
 		return "", "", "", "", false
@@ -116,6 +118,18 @@ func split(s string) (data, iv, tag, typ string, ok bool) {
 	var commas [3]int
 	n := 0
 	for i := 0; i < len(rest); i++ {
+		// Eight bytes at a time where none is a comma, a ']' or a
+		// control character: base64 text, most of the value.
+		for i+8 <= len(rest) {
+			w := ascii8.Load(rest, i)
+			if ascii8.Has(w, ',') || ascii8.Has(w, ']') || ascii8.HasBelow(w, 0x20) {
+				break
+			}
+			i += 8
+		}
+		if i == len(rest) {
+			break
+		}
 		switch rest[i] {
 		case ',':
 			if n == len(commas) {
