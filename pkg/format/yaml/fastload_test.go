@@ -43,6 +43,18 @@ var fastLoadSamples = []string{
 	"a: 'multi\n  line'\n",
 	"a: plain\n  continued\n",
 	"a:\n  - b: 1\n    # in map\n    c: 2\n  # in seq\n  - d\n",
+	// past the first eight bytes of a line, where scanLines reads words
+	"abcdefgh: ijklmnopqrstuvwxyz\nabcdefghijklmnop: q\n",
+	"abcdefgh: ijklmnop\tqrstuvwx\n",
+	"abcdefgh: ijklmnop\x01qrstuvwx\n",
+	"abcdefgh: ijklmnop\x7fqrstuvwx\n",
+	"abcdefgh: ijklmnop\u00e9qrstuvwx\n",
+	"abcdefgh: ijklmnop\u2028qrstuvwx\n",
+	"abcdefgh: ijklmnop\rqrstuvwx\n",
+	"abcdefgh: ijklmnopqrstuvwx" + strings.Repeat(" ", 300) + "# far comment\n",
+	"abcdefgh: ijklmnopqrstuvwx" + strings.Repeat(" ", 250) + "# near comment\n",
+	"abcdefgh: ijklmnopqrstuvwx" + strings.Repeat(" ", 300) + "y\n",
+	"abcdefgh: ijklmnopqrstuvwx",
 }
 
 // differential loads data both ways and reports a difference.
