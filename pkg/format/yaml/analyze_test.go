@@ -16,6 +16,8 @@ var analyzeSeeds = []string{
 	"abcdefgh\x7f", "abcdefghi\tj", "abcdefgh\nij", "abcdefgh\u00e9", "\u00e9", "abc\x00",
 	"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/=",
 	strings.Repeat("x", 64) + " ", strings.Repeat("y", 63) + "~",
+	"\n", "\na", "a\n", "a\n b", "a \nb", "a\n#b", "a\n\nb", "abcdefgh\n#ijklmnop", "abcdefgh \nijklmnop",
+	"abcdefgh\n ijklmnop", "abcdefgh:\nijklmnop", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
 }
 
 // FuzzAnalyzePlainASCII: wherever the eight-bytes-at-a-time analysis
@@ -54,7 +56,9 @@ func TestAnalyzePlainASCIITakesCommonStrings(t *testing.T) {
 		{"a #b", true},
 		{"https://example.com/#top", true},
 		{"tab\there", false},
-		{"line\nbreak", false},
+		{"line\nbreak", true},
+		{"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", true},
+		{"CRLF\r\nbreak", false},
 		{"caf\u00e9", false},
 	} {
 		if _, ok := analyzePlainASCII(tc.s); ok != tc.fast {

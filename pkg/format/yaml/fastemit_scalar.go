@@ -381,68 +381,116 @@ func analyzeScalar(s string) (a scalarAnalysis, ok bool) {
 }
 
 // analyzePlainASCII is analyzeScalar for the common string, printable
-// ASCII, read eight bytes at a time: of such a string only the first and
-// last bytes, a "---" or "..." start, a ':' before a space or at the end
-// and a '#' after a space matter. The byte loop of analyzeBytes was a
-// fifth of decrypting a large YAML file, the writer analyzing every value.
+// ASCII and line breaks, read eight bytes at a time: of such a string only
+// its ends, a "---" or "..." start, and a few pairs of characters matter,
+// which substring searches find. The byte loop of analyzeBytes was a fifth
+// of decrypting a large YAML file, the writer analyzing every value.
 // ok=false leaves s to analyzeBytes. FuzzAnalyzePlainASCII compares the
 // two.
 func analyzePlainASCII(s string) (scalarAnalysis, bool) {
 	if s == "" {
 		return scalarAnalysis{}, false
 	}
-	colon, hash := false, false
+	var colon, hash, breaks bool
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		w := ascii8.Load(s, i)
 		if !ascii8.Printable(w) {
-			return scalarAnalysis{}, false
+			if !printableOrBreak(s[i : i+8]) {
+				return scalarAnalysis{}, false
+			}
+			breaks = true
 		}
 		colon = colon || ascii8.Has(w, ':')
 		hash = hash || ascii8.Has(w, '#')
 	}
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c > 0x7e {
-			return scalarAnalysis{}, false
-		}
-		colon = colon || c == ':'
-		hash = hash || c == '#'
+	if !printableOrBreak(s[i:]) {
+		return scalarAnalysis{}, false
 	}
-	indicators := len(s) >= 3 && (s[:3] == "---" || s[:3] == "...") ||
-		colon && (s[len(s)-1] == ':' || strings.Contains(s, ": ")) ||
-		hash && (s[0] == '#' || strings.Contains(s, " #"))
-	switch s[0] {
+	tail := s[i:]
+	colon = colon || strings.IndexByte(tail, ':') >= 0
+	hash = hash || strings.IndexByte(tail, '#') >= 0
+	breaks = breaks || strings.IndexByte(tail, '\n') >= 0
+	first, last := s[0], s[len(s)-1]
+	f := scalarFlags{
+		indicators: len(s) >= 3 && (s[:3] == "---" || s[:3] == "...") ||
+			colon && (last == ':' || strings.Contains(s, ": ")) ||
+			hash && (first == '#' || strings.Contains(s, " #") || breaks && strings.Contains(s, "\n#")),
+		leadingSpace:  first == ' ',
+		trailingSpace: last == ' ',
+		leadingBreak:  first == '\n',
+		trailingBreak: last == '\n',
+		lineBreaks:    breaks,
+		breakSpace:    breaks && strings.Contains(s, "\n "),
+		spaceBreak:    breaks && strings.Contains(s, " \n"),
+	}
+	switch first {
 	case ',', '[', ']', '{', '}', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
-		indicators = true
+		f.indicators = true
 	case '?', '-':
 		if len(s) == 1 || s[1] == ' ' {
-			indicators = true
+			f.indicators = true
 		}
 	}
-	leading, trailing := s[0] == ' ', s[len(s)-1] == ' '
-	return scalarAnalysis{
-		simple:        true,
-		plainAllowed:  !leading && !trailing && !indicators,
-		singleAllowed: true,
-		blockAllowed:  !trailing,
-	}, true
+	return f.analysis(true), true
+}
+
+// printableOrBreak reports whether every byte of s is printable ASCII or a
+// line break.
+func printableOrBreak(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 || c > 0x7e) && c != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+// scalarFlags are what the analysis of a scalar notes on its way.
+type scalarFlags struct {
+	indicators, special, tabs, lineBreaks bool
+	leadingSpace, leadingBreak            bool
+	trailingSpace, trailingBreak          bool
+	breakSpace, spaceBreak                bool
+}
+
+// analysis is what the flags allow, as yaml_emitter_analyze_scalar decides
+// it at its end.
+func (f scalarFlags) analysis(simple bool) scalarAnalysis {
+	a := scalarAnalysis{lineBreaks: f.lineBreaks, simple: simple}
+	a.plainAllowed, a.singleAllowed, a.blockAllowed = true, true, true
+	if f.leadingSpace || f.leadingBreak || f.trailingSpace || f.trailingBreak {
+		a.plainAllowed = false
+	}
+	if f.trailingSpace {
+		a.blockAllowed = false
+	}
+	if f.breakSpace {
+		a.plainAllowed, a.singleAllowed = false, false
+	}
+	if f.spaceBreak || f.tabs || f.special {
+		a.plainAllowed, a.singleAllowed = false, false
+	}
+	if f.spaceBreak || f.special {
+		a.blockAllowed = false
+	}
+	if f.lineBreaks || f.indicators {
+		a.plainAllowed = false
+	}
+	return a
 }
 
 // analyzeBytes is analyzeScalar byte by byte, as yaml.v3's emitter
 // analyzes a scalar.
 func analyzeBytes(s string) (a scalarAnalysis, ok bool) {
 	var (
-		indicators, special, tabs    bool
-		leadingSpace, leadingBreak   bool
-		trailingSpace, trailingBreak bool
-		breakSpace, spaceBreak       bool
+		f                            scalarFlags
 		previousSpace, previousBreak bool
 		precededByWhitespace         = true
 	)
-	a.simple = true
+	simple := true
 	if len(s) >= 3 && (s[:3] == "---" || s[:3] == "...") {
-		indicators = true
+		f.indicators = true
 	}
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -453,7 +501,7 @@ func analyzeBytes(s string) (a scalarAnalysis, ok bool) {
 				return a, false
 			}
 			w = n
-			a.simple = false
+			simple = false
 			if breakWidth(s, i) > 0 {
 				return a, false
 			}
@@ -464,53 +512,53 @@ func analyzeBytes(s string) (a scalarAnalysis, ok bool) {
 		if i == 0 {
 			switch c {
 			case '#', ',', '[', ']', '{', '}', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
-				indicators = true
+				f.indicators = true
 			case '?', ':', '-':
 				if followedByWhitespace {
-					indicators = true
+					f.indicators = true
 				}
 			}
 		} else {
 			switch c {
 			case ':':
 				if followedByWhitespace {
-					indicators = true
+					f.indicators = true
 				}
 			case '#':
 				if precededByWhitespace {
-					indicators = true
+					f.indicators = true
 				}
 			}
 		}
 		if c == '\t' {
-			tabs = true
-			a.simple = false
+			f.tabs = true
+			simple = false
 		} else if !printableAt(s, i) {
-			special = true
-			a.simple = false
+			f.special = true
+			simple = false
 		}
 		switch c {
 		case ' ':
 			if i == 0 {
-				leadingSpace = true
+				f.leadingSpace = true
 			}
 			if i+w == len(s) {
-				trailingSpace = true
+				f.trailingSpace = true
 			}
 			if previousBreak {
-				breakSpace = true
+				f.breakSpace = true
 			}
 			previousSpace, previousBreak = true, false
 		case '\n':
-			a.lineBreaks = true
+			f.lineBreaks = true
 			if i == 0 {
-				leadingBreak = true
+				f.leadingBreak = true
 			}
 			if i+w == len(s) {
-				trailingBreak = true
+				f.trailingBreak = true
 			}
 			if previousSpace {
-				spaceBreak = true
+				f.spaceBreak = true
 			}
 			previousSpace, previousBreak = false, true
 		default:
@@ -519,24 +567,5 @@ func analyzeBytes(s string) (a scalarAnalysis, ok bool) {
 		precededByWhitespace = c == ' ' || c == '\t' || c == '\n' || c == 0
 		i += w
 	}
-	a.plainAllowed, a.singleAllowed, a.blockAllowed = true, true, true
-	if leadingSpace || leadingBreak || trailingSpace || trailingBreak {
-		a.plainAllowed = false
-	}
-	if trailingSpace {
-		a.blockAllowed = false
-	}
-	if breakSpace {
-		a.plainAllowed, a.singleAllowed = false, false
-	}
-	if spaceBreak || tabs || special {
-		a.plainAllowed, a.singleAllowed = false, false
-	}
-	if spaceBreak || special {
-		a.blockAllowed = false
-	}
-	if a.lineBreaks || indicators {
-		a.plainAllowed = false
-	}
-	return a, true
+	return f.analysis(simple), true
 }
