@@ -219,3 +219,18 @@ func FuzzFastLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestScanLinesSpaceRuns: a run of more than 256 spaces is refused
+// wherever it starts and ends relative to the eight-byte words scanLines
+// reads, and a run of 256 is not.
+func TestScanLinesSpaceRuns(t *testing.T) {
+	for n := 250; n <= 260; n++ {
+		for off := range 16 {
+			text := "key: v" + strings.Repeat("x", off) + strings.Repeat(" ", n) + "y\n"
+			p := &fastParser{src: text}
+			if got, want := p.scanLines(), n <= 256; got != want {
+				t.Errorf("%d spaces after %d letters: scanLines %v, want %v", n, off, got, want)
+			}
+		}
+	}
+}
