@@ -902,3 +902,32 @@ func checkChange(t *testing.T, text string, change func(tree.Document) (tree.Doc
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)
 	}
 }
+
+// FuzzPlainWord: wherever plainWord takes a plain scalar, plainLines,
+// the translation of yaml.v3's scanner, finds the same end and value.
+func FuzzPlainWord(f *testing.F) {
+	for _, s := range []string{
+		"key: value\n", "key:\n", "key:", "key:value: x\n", "a b: c\n", "a\tb: c\n", "#a: b\n",
+		"a#b: c\n", ":a: b\n", "k\u00e9y: v\n", "[a]: b\n", "a,b: c\n", "key :\n", "key: # c\n",
+		"secret_key: \"x\"\n", "url: http://x\n", "a\rb: c\n",
+	} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, text string, flow bool) {
+		src, err := newSource([]byte(text))
+		if err != nil || len(text) == 0 {
+			return
+		}
+		end, ok := src.plainWord(0, flow)
+		if !ok {
+			return
+		}
+		for _, indent := range []int{-1, 0, 2} {
+			wantEnd, want := src.plainLines(0, indent, flow)
+			if end != wantEnd || text[:end] != want {
+				t.Errorf("%q (flow %v, indent %d): plainWord %d %q, plainLines %d %q", text, flow, indent, end, text[:end], wantEnd, want)
+			}
+		}
+	})
+}
