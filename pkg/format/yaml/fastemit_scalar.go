@@ -404,10 +404,10 @@ func analyzePlainASCII(s string) (scalarAnalysis, bool) {
 		colon = colon || ascii8.Has(w, ':')
 		hash = hash || ascii8.Has(w, '#')
 	}
-	if !printableOrBreak(s[i:]) {
+	tail := s[i:]
+	if !printableOrBreak(tail) {
 		return scalarAnalysis{}, false
 	}
-	tail := s[i:]
 	colon = colon || strings.IndexByte(tail, ':') >= 0
 	hash = hash || strings.IndexByte(tail, '#') >= 0
 	breaks = breaks || strings.IndexByte(tail, '\n') >= 0
