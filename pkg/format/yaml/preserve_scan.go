@@ -387,8 +387,16 @@ func (l *layout) scalar(n *yaml.Node, indent int, flow bool) error {
 		case '"', '\'', '|', '>', '&', '*', '!', '%', '@', '`', '#':
 			return refuse("line %d: a plain scalar starts with %q", n.Line, c)
 		}
+		// (Comparing the word's bytes with the value copies nothing.)
+		if end, ok := s.plainWord(off, flow); ok {
+			sc.end = end
+			if string(s.b[off:end]) != n.Value {
+				return refuse("line %d: scanned plain scalar %q, yaml.v3 read %q", n.Line, s.b[off:end], n.Value)
+			}
+			break
+		}
 		var value string
-		sc.end, value = s.plain(off, indent, flow)
+		sc.end, value = s.plainLines(off, indent, flow)
 		if value != n.Value {
 			return refuse("line %d: scanned plain scalar %q, yaml.v3 read %q", n.Line, value, n.Value)
 		}
@@ -426,16 +434,6 @@ func (s *source) singleQuoted(o int) (int, error) {
 	return 0, refuse("unterminated single-quoted scalar")
 }
 
-// plain scans a plain scalar as yaml_parser_scan_plain_scalar does and
-// returns its end and its value (lines folded), which the caller checks
-// against the value yaml.v3 read.
-func (s *source) plain(o, indent int, flow bool) (int, string) {
-	if end, ok := s.plainWord(o, flow); ok {
-		return end, string(s.b[o:end])
-	}
-	return s.plainLines(o, indent, flow)
-}
-
 // plainWord finds a plain scalar of one word that a ':' and a blank, a
 // line break or the end end, as every plain key of a sops-style file is:
 // its text is the word. ok=false leaves the scalar to plainLines, which
@@ -457,7 +455,9 @@ func (s *source) plainWord(o int, flow bool) (end int, ok bool) {
 	return 0, false
 }
 
-// plainLines is plain for any plain scalar.
+// plainLines scans a plain scalar as yaml_parser_scan_plain_scalar does
+// and returns its end and its value (lines folded), which the caller
+// checks against the value yaml.v3 read.
 func (s *source) plainLines(o, indent int, flow bool) (int, string) {
 	b := s.b
 	end := o
