@@ -58,13 +58,19 @@ func TestTextSizeUpToStopsEarly(t *testing.T) {
 		t.Fatalf("TextSizeUpTo(all) = %d, want %d", got, 8+3+len(elems)*(8+10))
 	}
 	whole := time.Since(start)
-	start = time.Now()
-	for range 10 {
-		if got := TextSizeUpTo(items, 1024); got != 1024 {
-			t.Fatalf("TextSizeUpTo = %d, want the limit, 1024", got)
+	// The fastest of five tries, so that a pause of the machine in one
+	// does not fail the test.
+	bounded := time.Duration(math.MaxInt64)
+	for range 5 {
+		start = time.Now()
+		for range 10 {
+			if got := TextSizeUpTo(items, 1024); got != 1024 {
+				t.Fatalf("TextSizeUpTo = %d, want the limit, 1024", got)
+			}
 		}
+		bounded = min(bounded, time.Since(start))
 	}
-	if bounded := time.Since(start); bounded >= whole {
+	if bounded >= whole {
 		t.Errorf("counting up to 1 KiB ten times took %v, counting everything once %v: the walk did not stop at the limit", bounded, whole)
 	}
 }
